@@ -1,0 +1,74 @@
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { UsageStore } from '../extensions/storage/usage-store.js';
+import type { EpochMs, Holding } from '../metering/types.js';
+
+/** The kinds of component, as in the OpenTelemetry Collector. */
+export type ComponentKind = 'receiver' | 'processor' | 'connector' | 'exporter' | 'extension';
+
+/** Passed to every factory's `create`. */
+export interface ComponentSettings {
+  /** Instance id `type` or `type/name`. */
+  readonly id: string;
+  readonly logger: Logger;
+}
+
+/**
+ * The lifecycle every component implements. `start` returns quickly (long work runs in the background);
+ * `shutdown` is safe without `start` and safe twice, stops intake, and drains.
+ */
+export interface Component {
+  start(host: Host): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The `metrics` pipeline signal: what receivers tell the metering core. Receivers turn objects into
+ * holdings (metering/attribution) and report changes in event time; the usage connector integrates them.
+ */
+export interface HoldingsConsumer {
+  /** `resource` holds exactly `holdings` from `at` on (empty: holds nothing; the resource ended). */
+  setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void;
+  /**
+   * After a full list by one receiver: resources whose key starts with `prefix` and that are not in
+   * `present` ended at their last-seen time (the resume point after a restart, else `at`).
+   */
+  resync(prefix: string, present: ReadonlySet<string>, at: EpochMs): void;
+  /** Event time has reached `now`: close every window that is due. Resolves when they are committed. */
+  advance(now: EpochMs): Promise<void>;
+  /** End of the last closed window once the store was read (where a restart resumes), else undefined. */
+  resumePoint(): EpochMs | undefined;
+}
+
+/** What a running component can reach: other components and the shared MeterProvider. */
+export interface Host {
+  /** The storage extension's store (the `storage` extension must be configured). */
+  store(): UsageStore;
+  /** The one MeterProvider: observable readings, usage counters, self-metrics. */
+  meterProvider(): MeterProvider;
+  /** Asks the service to shut down (a receiver that has finished, with `stop_when_done`). */
+  requestShutdown(reason: string): void;
+}
+
+/** A receiver in the `metrics` pipeline; `drivesClock` receivers (the simulator) call `advance` themselves. */
+export interface HoldingsReceiver extends Component {
+  readonly drivesClock: boolean;
+}
+
+/** A `metrics` pipeline exporter that reads the MeterProvider through its own reader (otlp_http, prometheus). */
+export interface MetricsExporter extends Component {
+  metricReader(): IMetricReader;
+}
+
+/** One factory per component type: its config schema (defaults in the schema) and `create`. */
+export interface Factory<C = unknown> {
+  /** lower_snake_case type, also the folder name. */
+  readonly type: string;
+  readonly kind: ComponentKind;
+  /** Strict zod schema; unknown keys are rejected, defaults live here and nowhere else. */
+  readonly configSchema: z.ZodType<C>;
+  /** One line for docs and `meterbridge components`. */
+  readonly description: string;
+}

@@ -1,0 +1,92 @@
+import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { EpochMs, OpenState, Residue } from '../../metering/types.js';
+
+/** What the usage connector persists when it closes one window: all of it in one transaction. */
+export interface WindowCommit {
+  readonly windowStart: EpochMs;
+  readonly windowEnd: EpochMs;
+  readonly records: readonly UsageRecord[];
+  /** Holdings in force at `windowEnd` (the resume point). */
+  readonly openStates: readonly OpenState[];
+  /** Residues of every series that has one after this window. */
+  readonly residues: readonly Residue[];
+}
+
+/** The state a restart resumes from. */
+export interface Checkpoint {
+  /** End of the last closed window: everything before it is billed. */
+  readonly lastClosedEnd: EpochMs;
+  readonly openStates: readonly OpenState[];
+  readonly residues: readonly Residue[];
+}
+
+/** A record in the outbox with its sequence number (delivery order = window order). */
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly record: UsageRecord;
+}
+
+export interface DeadLetter {
+  readonly exporter: string;
+  readonly seq: number;
+  readonly recordId: string;
+  readonly meter: string;
+  readonly tenant: string;
+  readonly windowStart: EpochMs;
+  readonly error: string;
+  readonly parkedAt: EpochMs;
+}
+
+export interface OutboxStatus {
+  readonly exporter: string;
+  /** Records not yet delivered or parked. */
+  readonly lag: number;
+  readonly cursor: number;
+  readonly deadLetters: number;
+  readonly lastError?: string;
+  readonly lastErrorAt?: EpochMs;
+  readonly lastDeliveredAt?: EpochMs;
+}
+
+/** Usage summed per series over a time range, read by `report` and `demo`. */
+export interface SeriesUsage {
+  readonly meter: string;
+  readonly tenant: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly series: string;
+  readonly unit: string;
+  readonly nanos: bigint;
+  readonly records: number;
+}
+
+/**
+ * The durable state of the bridge: checkpoint, records, one outbox cursor per exporter, dead letters.
+ * Synchronous (SQLite); implemented by extensions/storage.
+ */
+export interface UsageStore {
+  loadCheckpoint(): Checkpoint | undefined;
+  /** Persists a closed window atomically; a window already committed is rejected (idempotent restart). */
+  commitWindow(commit: WindowCommit): void;
+
+  /** Registers an exporter's cursor (at the current end of the outbox for a new exporter, unless `fromStart`). */
+  registerExporter(exporter: string, options?: { fromStart?: boolean }): void;
+  /** Up to `limit` records after the exporter's cursor, in sequence order. */
+  readBatch(exporter: string, limit: number): OutboxEntry[];
+  /** Marks every record up to and including `seq` delivered for `exporter`. */
+  advanceCursor(exporter: string, seq: number, at: EpochMs): void;
+  /** Parks one record in the dead-letter table with the backend's reason. Delivery goes on past it. */
+  park(exporter: string, entry: OutboxEntry, error: string, at: EpochMs): void;
+  /** Remembers the last delivery error (for `outbox` status and the dashboard). */
+  noteError(exporter: string, error: string, at: EpochMs): void;
+  deadLetters(exporter?: string): DeadLetter[];
+  /** Moves parked records of `exporter` (all, or the given ids) back to delivery. Returns how many. */
+  replayDeadLetters(exporter: string, recordIds?: readonly string[]): number;
+  /** Moves the exporter's cursor back so records from `from` on are delivered again (replay to a new backend). */
+  rewind(exporter: string, from: EpochMs): number;
+  status(): OutboxStatus[];
+  /** Deletes records older than `before` that every registered exporter has delivered. Returns how many. */
+  pruneDelivered(before: EpochMs): number;
+
+  usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[];
+  close(): void;
+}
