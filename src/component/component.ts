@@ -72,3 +72,29 @@ export interface Factory<C = unknown> {
   /** One line for docs and `meterbridge components`. */
   readonly description: string;
 }
+
+/** Receiver of the `metrics` pipeline (kubernetes, simulator, prometheus). */
+export interface ReceiverFactory<C = unknown> extends Factory<C> {
+  readonly kind: 'receiver';
+  createReceiver(settings: ComponentSettings, config: C, next: HoldingsConsumer): HoldingsReceiver;
+}
+
+/** Exporter of the `usage` pipeline: pushes usage records; the delivery helper wraps it. */
+export interface UsageExporterFactory<C = unknown> extends Factory<C> {
+  readonly kind: 'exporter';
+  readonly signal: 'usage';
+  createUsageExporter(settings: ComponentSettings, config: C): import('../exporters/helper/usage-exporter.js').UsageExporter;
+}
+
+/** Exporter of the `metrics` pipeline: reads the MeterProvider (otlp_http, prometheus). */
+export interface MetricsExporterFactory<C = unknown> extends Factory<C> {
+  readonly kind: 'exporter';
+  readonly signal: 'metrics';
+  createMetricsExporter(settings: ComponentSettings, config: C): MetricsExporter;
+}
+
+/** The storage extension and any other extension. */
+export interface ExtensionFactory<C = unknown> extends Factory<C> {
+  readonly kind: 'extension';
+  createExtension(settings: ComponentSettings, config: C): Component & { store?(): UsageStore };
+}
