@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: compile TypeScript with the dev dependencies, ship only dist/ and production modules.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The `node` dev dependency (Node 24 for npm scripts) is not needed inside a Node 24 image.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY config ./config
+# Non-root (the image's `node` user, uid 1000); the store lives on a mounted volume.
+USER 1000:1000
+VOLUME ["/var/lib/meterbridge"]
+EXPOSE 8888 9464
+ENTRYPOINT ["node", "/app/bin/meterbridge.js"]
+CMD ["run", "-c", "/etc/meterbridge/config.yaml"]

@@ -1,0 +1,182 @@
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadConfigString } from '../config/load-config.js';
+import { parseDuration } from '../config/duration.js';
+import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
+import { MeterCatalog } from '../metering/meters.js';
+import { formatNanos } from '../metering/units.js';
+import { expectedBilledNanos, groundTruth } from '../receivers/simulator/ground-truth.js';
+import { loadScenario } from '../receivers/simulator/load-scenario.js';
+import { buildTimeline } from '../receivers/simulator/timeline.js';
+import { defaultRegistry } from '../service/default-registry.js';
+import { Service } from '../service/service.js';
+import { createLogger } from '../telemetry/logger.js';
+import { VERSION } from '../version.js';
+import { compareWithTruth, type DemoComparison } from './demo-comparison.js';
+import { type Output, renderTable } from './output.js';
+
+export interface DemoOptions {
+  readonly scenario: string;
+  readonly days: string;
+  readonly seed?: string;
+  readonly window: string;
+  readonly store: string;
+  readonly json?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+function demoConfig(o: { scenario: string; seed?: number; days: number; window: string; store: string; records: string }) {
+  const seed = o.seed === undefined ? '' : `\n    seed: ${o.seed}`;
+  return `
+receivers:
+  simulator:
+    scenario: ${JSON.stringify(o.scenario)}${seed}
+    duration: ${o.days}d
+    speed: max
+    stop_when_done: true
+connectors:
+  usage:
+    window: ${o.window}
+    grace: 10s
+    cluster_id: demo
+exporters:
+  file:
+    path: ${JSON.stringify(o.records)}
+extensions:
+  storage:
+    path: ${JSON.stringify(o.store)}
+service:
+  extensions: [storage]
+  pipelines:
+    metrics: { receivers: [simulator], exporters: [usage] }
+    usage: { receivers: [usage], exporters: [file] }
+  telemetry: { logs: { level: warn } }
+`;
+}
+
+/**
+ * `meterbridge demo`: plays a scenario (default `ai-cloud`, 30 days) through the real pipeline (simulator
+ * → usage connector → SQLite outbox → file exporter), then compares every billed series with the
+ * simulator's independent ground truth.
+ */
+export async function demoCommand(options: DemoOptions, output: Output): Promise<number> {
+  const days = Number(options.days);
+  if (!Number.isInteger(days) || days < 1 || days > 366) {
+    output.err('meterbridge demo: --days must be an integer from 1 to 366');
+    return 2;
+  }
+  const seed = options.seed === undefined ? undefined : Number(options.seed);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) {
+    output.err('meterbridge demo: --seed must be an integer');
+    return 2;
+  }
+  const store = resolve(options.store);
+  const records = join(dirname(store), `${store.replace(/\.db$/, '').split('/').pop()}-records.jsonl`);
+  for (const f of [store, `${store}-wal`, `${store}-shm`, records]) if (existsSync(f)) rmSync(f);
+
+  const started = performance.now();
+  const config = loadConfigString(
+    demoConfig({ scenario: options.scenario, ...(seed === undefined ? {} : { seed }), days, window: options.window, store, records }),
+    defaultRegistry(),
+  );
+  const logger = createLogger({ level: config.telemetry.logs.level });
+  const service = new Service(config, { logger, version: VERSION, shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const reason = await service.run();
+  const elapsedMs = performance.now() - started;
+  if (reason !== 'simulation finished') {
+    output.err(`meterbridge demo: stopped early (${reason})`);
+    return 1;
+  }
+
+  const scenario = loadScenario(options.scenario);
+  const timeline = buildTimeline(scenario, { ...(seed === undefined ? {} : { seed }), duration: days * DAY_MS });
+  const catalog = new MeterCatalog();
+  const expected = expectedBilledNanos(groundTruth(timeline), catalog);
+  const db = SqliteUsageStore.open(store);
+  let comparison: DemoComparison;
+  let delivery;
+  try {
+    comparison = compareWithTruth(db.usageBySeries({}), expected, catalog);
+    delivery = db.status();
+  } finally {
+    db.close();
+  }
+
+  const summary = {
+    scenario: options.scenario,
+    seed: timeline.seed,
+    days,
+    window: options.window,
+    window_ms: parseDuration(options.window),
+    from: new Date(timeline.start).toISOString(),
+    to: new Date(timeline.end).toISOString(),
+    store,
+    records_file: records,
+    series: comparison.series,
+    records: comparison.records,
+    delivered: delivery.map((d) => ({ exporter: d.exporter, lag: d.lag, dead_letters: d.deadLetters })),
+    elapsed_ms: Math.round(elapsedMs),
+    tenants: comparison.tenants,
+    differences: comparison.differences.length,
+    mismatches: comparison.differences,
+  };
+  if (options.json) {
+    output.out(JSON.stringify(summary, null, 2));
+  } else {
+    output.out(
+      `meterbridge demo: scenario ${options.scenario}, seed ${timeline.seed}, ${days} days from ${summary.from}, window ${options.window}\n`,
+    );
+    output.out(renderTenantTable(comparison));
+    output.out('');
+    output.out(
+      `${comparison.records} usage records in ${comparison.series} series, delivered by ${delivery
+        .map((d) => `${d.exporter} (lag ${d.lag}, dead letters ${d.deadLetters})`)
+        .join(', ')} in ${(elapsedMs / 1000).toFixed(1)} s`,
+    );
+    output.out(`store: ${store}   records: ${records}`);
+    for (const d of comparison.differences) {
+      output.out(`  MISMATCH ${d.series}: billed ${d.billed} truth ${d.truth}`);
+    }
+    output.out(
+      comparison.differences.length === 0
+        ? `ground truth: exact (${comparison.series} series compared, 0 differences)`
+        : `ground truth: ${comparison.differences.length} differences`,
+    );
+  }
+  return comparison.differences.length === 0 ? 0 : 1;
+}
+
+const COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['node_hours', 'node-h'],
+  ['cpu_core_hours', 'cpu core-h'],
+  ['memory_gb_hours', 'mem GiB-h'],
+  ['storage_gb_hours', 'storage GiB-h'],
+  ['loadbalancer_hours', 'LB-h'],
+  ['controlplane_hours', 'ctrl-plane-h'],
+];
+
+function renderTenantTable(c: DemoComparison): string {
+  const skus = [...new Set(Object.values(c.tenants).flatMap((m) => Object.keys(m.gpu_hours ?? {})))].sort();
+  const header = ['tenant', ...COLUMNS.map(([, label]) => label), ...skus.map((s) => `GPU-h ${s}`)];
+  const cell = (nanos: string | undefined) => (nanos === undefined ? '' : trimDecimals(nanos));
+  const rows = Object.keys(c.tenants)
+    .sort()
+    .map((tenant) => {
+      const meters = c.tenants[tenant] ?? {};
+      return [
+        tenant,
+        ...COLUMNS.map(([code]) => cell(meters[code]?.all?.billed)),
+        ...skus.map((s) => cell(meters.gpu_hours?.[s]?.billed)),
+      ];
+    });
+  return renderTable(header, rows);
+}
+
+/** `1234.567890123` → `1234.568` for the table (the JSON keeps every decimal). */
+function trimDecimals(decimal: string): string {
+  const [int, frac = ''] = decimal.split('.');
+  const nanos = BigInt(int ?? '0') * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+  const rounded = (nanos + 500_000n) / 1_000_000n;
+  return formatNanos(rounded * 1_000_000n).slice(0, -6);
+}

@@ -1,0 +1,104 @@
+import { Command, CommanderError } from 'commander';
+import { MeterbridgeError } from '../component/errors.js';
+import { VERSION } from '../version.js';
+import { demoCommand } from './demo-command.js';
+import { type Output, processOutput } from './output.js';
+import { outboxCommand } from './outbox-command.js';
+import { reportCommand } from './report-command.js';
+import { runCommand } from './run-command.js';
+import { validateCommand } from './validate-command.js';
+
+/** Builds the `meterbridge` command tree. Only src/cli/ exits the process (through main's exit code). */
+export function buildProgram(output: Output, setExit: (code: number) => void): Command {
+  const program = new Command('meterbridge')
+    .description('OpenTelemetry-native usage metering for GPU clouds on Kubernetes')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) => {
+      setExit(await fn(...args));
+    };
+
+  program
+    .command('run')
+    .description('run the pipelines of a config file until SIGTERM/SIGINT')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .action(act((opts: { config: string }) => runCommand(opts.config, output)));
+
+  program
+    .command('validate')
+    .description('check a config file; prints every error with its path')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .action(act((opts: { config: string }) => validateCommand(opts.config, output)));
+
+  program
+    .command('demo')
+    .description('bill a simulated month of the built-in ai-cloud scenario and compare with ground truth')
+    .option('--scenario <name|file>', 'built-in scenario name or scenario file', 'ai-cloud')
+    .option('--days <n>', 'simulated days', '30')
+    .option('--seed <n>', 'random seed (default: the scenario seed)')
+    .option('--window <duration>', 'usage window', '1h')
+    .option('--store <file>', 'SQLite store to (re)create', 'meterbridge-demo.db')
+    .option('--json', 'print one JSON document instead of the table')
+    .action(act((opts) => demoCommand(opts, output)));
+
+  program
+    .command('report')
+    .description('usage per tenant, meter and attributes from the store')
+    .option('-c, --config <file>', 'config file (its storage extension gives the store path)')
+    .option('--store <file>', 'SQLite store', 'meterbridge-demo.db')
+    .option('--from <time>', 'RFC 3339 start (inclusive, by window start)')
+    .option('--to <time>', 'RFC 3339 end (exclusive)')
+    .option('--format <format>', 'table | csv | json', 'table')
+    .option('--price-book <file>', 'price book (YAML): adds rate and amount columns')
+    .action(act((opts) => reportCommand(opts, output)));
+
+  const outbox = program.command('outbox').description('delivery status, dead letters and replay');
+  outbox
+    .command('status')
+    .description('lag, cursor, dead letters and last error per exporter')
+    .option('-c, --config <file>', 'config file')
+    .option('--store <file>', 'SQLite store', 'meterbridge-demo.db')
+    .option('--json', 'JSON output')
+    .action(act((opts) => outboxCommand('status', opts, output)));
+  outbox
+    .command('dead-letters')
+    .description('list parked records with the backend’s reason')
+    .option('-c, --config <file>', 'config file')
+    .option('--store <file>', 'SQLite store', 'meterbridge-demo.db')
+    .option('--exporter <id>', 'only this exporter')
+    .option('--json', 'JSON output')
+    .action(act((opts) => outboxCommand('dead-letters', opts, output)));
+  outbox
+    .command('replay')
+    .description('re-queue parked records (after fixing the cause), or rewind an exporter to a time')
+    .option('-c, --config <file>', 'config file')
+    .option('--store <file>', 'SQLite store', 'meterbridge-demo.db')
+    .requiredOption('--exporter <id>', 'exporter id, e.g. lago/prod')
+    .option('--id <recordId...>', 'only these record ids')
+    .option('--from <time>', 'rewind: deliver again every record from this window start on')
+    .action(act((opts) => outboxCommand('replay', opts, output)));
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let code = 0;
+  const program = buildProgram(output, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof MeterbridgeError) {
+      output.err(`meterbridge: ${err.message} [${err.code}]`);
+      return 1;
+    }
+    output.err(`meterbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,17 @@
+import type { ComponentSettings, Factory } from '../../component/component.js';
+import { type UsageConnectorConfig, usageConnectorConfigSchema } from './config.js';
+import { UsageConnector } from './usage-connector.js';
+
+/** Factory of a connector: exporter of the metrics pipeline, receiver of the usage pipeline. */
+export interface UsageConnectorFactory extends Factory<UsageConnectorConfig> {
+  readonly kind: 'connector';
+  createConnector(settings: ComponentSettings, config: UsageConnectorConfig): UsageConnector;
+}
+
+export const usageConnectorFactory: UsageConnectorFactory = {
+  type: 'usage',
+  kind: 'connector',
+  description: 'Integrates holdings into exact per-window usage and writes usage records to the outbox',
+  configSchema: usageConnectorConfigSchema,
+  createConnector: (settings, config) => new UsageConnector(settings, config),
+};

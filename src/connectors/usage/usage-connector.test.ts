@@ -1,0 +1,142 @@
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Host } from '../../component/component.js';
+import { SqliteUsageStore } from '../../extensions/storage/sqlite-store.js';
+import type { Holding } from '../../metering/types.js';
+import { silentLogger } from '../../telemetry/logger.js';
+import { usageConnectorConfigSchema } from './config.js';
+import { recordId } from './record-builder.js';
+import { UsageConnector } from './usage-connector.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+function gpus(tenant: string, n: bigint, per = 1n): Holding {
+  return {
+    series: { meter: 'gpu_hours', tenant, attributes: { gpu_sku: 'nvidia-h100-80gb-hbm3', capacity_type: 'on-demand' } },
+    quantity: n,
+    per,
+  };
+}
+
+const open: Array<{ provider: MeterProvider; store: SqliteUsageStore }> = [];
+
+async function startConnector(store: SqliteUsageStore, config: Record<string, unknown> = {}) {
+  const connector = new UsageConnector(
+    { id: 'usage', logger: silentLogger() },
+    usageConnectorConfigSchema.parse({ cluster_id: 'test', ...config }),
+  );
+  const provider = new MeterProvider({ readers: [connector.metricReader()], views: connector.views() });
+  const host: Host = { store: () => store, meterProvider: () => provider, requestShutdown: () => {} };
+  connector.setClockDriven(true);
+  await connector.start(host);
+  open.push({ provider, store });
+  return connector;
+}
+
+afterEach(async () => {
+  for (const { provider } of open.splice(0)) await provider.shutdown();
+});
+
+describe('UsageConnector', () => {
+  it('closes aligned windows with exact, residue-carrying records and deterministic ids', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store);
+    c.setHoldings('sim/node-a', T0, [gpus('team-gpu', 8n)]);
+    await c.advance(T0 + 3 * MIN + 10_000);
+    const usage = store.usageBySeries({});
+    expect(usage).toHaveLength(1);
+    // 8 GPUs × 3 minutes = 0.4 GPU-hours exactly, although each window is 0.1333… h.
+    expect(usage[0]?.nanos).toBe(400_000_000n);
+    expect(usage[0]?.records).toBe(3);
+    store.registerExporter('check', { fromStart: true });
+    const batch = store.readBatch('check', 10);
+    expect(batch.map((e) => e.record.quantity)).toEqual(['0.133333333', '0.133333333', '0.133333334']);
+    const series = batch[0]!.record;
+    expect(batch.map((e) => e.record.id)).toEqual(
+      [0, 1, 2].map((i) => recordId('test', { meter: series.meter, tenant: series.tenant, attributes: series.attributes }, T0 + i * MIN)),
+    );
+    expect(batch[0]?.record.event).toMatchObject({
+      specversion: '1.0',
+      source: 'meterbridge://test',
+      type: 'gpu_hours',
+      subject: 'team-gpu',
+      data: { quantity: '0.133333333', unit: 'h', tenant: 'team-gpu', gpu_sku: 'nvidia-h100-80gb-hbm3' },
+    });
+  });
+
+  it('does not close a window before its grace has passed', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store);
+    c.setHoldings('sim/node-a', T0, [gpus('t', 1n)]);
+    await c.advance(T0 + MIN + 9_999);
+    expect(store.loadCheckpoint()?.lastClosedEnd ?? T0).toBe(T0);
+    await c.advance(T0 + MIN + 10_000);
+    expect(store.loadCheckpoint()?.lastClosedEnd).toBe(T0 + MIN);
+  });
+
+  it('resumes after a restart from the last closed window with the same totals as an uninterrupted run', async () => {
+    const events: Array<[number, string, Holding[]]> = [
+      [T0 + 5_000, 'r/a', [gpus('t1', 1n, 7n)]],
+      [T0 + 70_000, 'r/b', [gpus('t2', 3n, 4n)]],
+      [T0 + 130_000, 'r/a', []],
+      [T0 + 250_000, 'r/b', [gpus('t2', 1n)]],
+    ];
+    const end = T0 + 6 * MIN + 10_000;
+
+    const straight = SqliteUsageStore.open(':memory:');
+    const s = await startConnector(straight);
+    for (const [at, r, h] of events) {
+      await s.advance(at);
+      s.setHoldings(r, at, h);
+    }
+    await s.advance(end);
+
+    const interrupted = SqliteUsageStore.open(':memory:');
+    const first = await startConnector(interrupted);
+    for (const [at, r, h] of events.slice(0, 2)) {
+      await first.advance(at);
+      first.setHoldings(r, at, h);
+    }
+    await first.advance(T0 + 2 * MIN + 10_000);
+    await first.shutdown();
+    const second = await startConnector(interrupted);
+    expect(second.resumePoint()).toBe(T0 + 2 * MIN);
+    // A relist at the resume point: unchanged holdings are no-ops.
+    second.setHoldings('r/a', T0 + 2 * MIN, [gpus('t1', 1n, 7n)]);
+    second.setHoldings('r/b', T0 + 2 * MIN, [gpus('t2', 3n, 4n)]);
+    for (const [at, r, h] of events.slice(2)) {
+      await second.advance(at);
+      second.setHoldings(r, at, h);
+    }
+    await second.advance(end);
+
+    const totals = (st: SqliteUsageStore) => st.usageBySeries({}).map((u) => [u.series, u.nanos, u.records]);
+    expect(totals(interrupted)).toEqual(totals(straight));
+  });
+
+  it('ends resources missing from the first relist after a restart at the resume point', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const first = await startConnector(store);
+    first.setHoldings('sim/a', T0, [gpus('t', 1n)]);
+    first.setHoldings('sim/b', T0, [gpus('u', 1n)]);
+    await first.advance(T0 + MIN + 10_000);
+    await first.shutdown();
+    const second = await startConnector(store);
+    second.resync('sim/', new Set(['sim/a']), T0 + 5 * MIN);
+    await second.advance(T0 + 3 * MIN + 10_000);
+    const byTenant = Object.fromEntries(store.usageBySeries({}).map((u) => [u.tenant, u.nanos]));
+    expect(byTenant).toEqual({ t: 50_000_000n, u: 16_666_666n }); // u billed only up to the resume point
+  });
+
+  it('bills series beyond the cardinality limit from the ledger, never the overflow point', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store, { cardinality_limit: 100 });
+    for (let i = 0; i < 150; i++) c.setHoldings(`r/${i}`, T0, [gpus(`tenant-${i}`, 1n)]);
+    await c.advance(T0 + MIN + 10_000);
+    const usage = store.usageBySeries({});
+    expect(usage).toHaveLength(150);
+    expect(usage.every((u) => u.nanos === 16_666_666n)).toBe(true);
+    expect(usage.some((u) => u.tenant === '' || u.series.includes('overflow'))).toBe(false);
+  });
+});

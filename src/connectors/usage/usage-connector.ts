@@ -1,0 +1,242 @@
+import type { Counter, Histogram } from '@opentelemetry/api';
+import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
+import type { Logger } from 'pino';
+import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
+import { CardinalityOverflowError } from '../../component/errors.js';
+import type { UsageStore } from '../../extensions/storage/usage-store.js';
+import { Ledger } from '../../metering/ledger.js';
+import { MeterCatalog } from '../../metering/meters.js';
+import { type EpochMs, type Holding, seriesKey, type TimeRange } from '../../metering/types.js';
+import { assertSafeCounterValue, NanoRounder } from '../../metering/units.js';
+import { WindowSchedule } from '../../metering/window-schedule.js';
+import type { UsageConnectorConfig } from './config.js';
+import { registerReadings } from './readings.js';
+import { buildRecord } from './record-builder.js';
+import { type CollectedUsage, UsageCounters } from './usage-counters.js';
+import type { UsageRecord } from './usage-record.js';
+
+type State = 'created' | 'running' | 'stopping' | 'stopped';
+
+/** Wall-clock tick when no receiver drives the clock. */
+const WALL_TICK_MS = 1000;
+
+/**
+ * The `usage` connector: the metering core's ledger fed by the metrics pipeline, cut into UTC-aligned
+ * windows; each closed window goes through the OTel usage counters and one DELTA collection into usage
+ * records, committed with the open states and residues in one store transaction.
+ */
+export class UsageConnector implements Component, HoldingsConsumer {
+  private state: State = 'created';
+  private readonly log: Logger;
+  private readonly schedule: WindowSchedule;
+  private readonly counters: UsageCounters;
+  private readonly rounder = new NanoRounder();
+  private ledger: Ledger | undefined;
+  private store: UsageStore | undefined;
+  private lastClosedEnd: EpochMs | undefined;
+  private resumedFrom: EpochMs | undefined;
+  private readonly resynced = new Set<string>();
+  private closing: Promise<void> = Promise.resolve();
+  private clockDriven = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: Array<(records: readonly UsageRecord[]) => void> = [];
+  private lateEvents = 0;
+  private metrics: { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter } | undefined;
+
+  constructor(
+    settings: ComponentSettings,
+    private readonly config: UsageConnectorConfig,
+    private readonly catalog: MeterCatalog = new MeterCatalog(),
+  ) {
+    this.log = settings.logger;
+    this.schedule = new WindowSchedule(config.window, config.grace);
+    this.counters = new UsageCounters(catalog, config.cardinality_limit);
+  }
+
+  /** The DELTA reader and views the MeterProvider must be built with. */
+  metricReader(): IMetricReader {
+    return this.counters.metricReader();
+  }
+
+  views(): ViewOptions[] {
+    return this.counters.views();
+  }
+
+  /** A receiver (the simulator) calls `advance` itself; otherwise the wall clock does. */
+  setClockDriven(driven: boolean): void {
+    this.clockDriven = driven;
+  }
+
+  /** Called after every committed window with its records (delivery workers wake up). */
+  onCommitted(listener: (records: readonly UsageRecord[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(host: Host): Promise<void> {
+    this.store = host.store();
+    const provider = host.meterProvider();
+    this.counters.bind(provider);
+    registerReadings(provider, () => this.ledger?.current() ?? [], this.catalog);
+    const meter = provider.getMeter('meterbridge');
+    this.metrics = {
+      closeSeconds: meter.createHistogram('meterbridge_window_close_seconds', {
+        description: 'Time to close one window (usage, counters, records, commit)',
+        unit: 's',
+      }),
+      windows: meter.createCounter('meterbridge_windows_closed_total', { description: 'Windows closed' }),
+      records: meter.createCounter('meterbridge_usage_records_total', { description: 'Usage records written' }),
+      late: meter.createCounter('meterbridge_late_events_total', {
+        description: 'Changes whose event time fell before the last closed window (clamped to it)',
+      }),
+    };
+    const checkpoint = this.store.loadCheckpoint();
+    if (checkpoint) {
+      this.ledger = new Ledger();
+      this.ledger.restore(checkpoint.lastClosedEnd, checkpoint.openStates);
+      this.rounder.restore(checkpoint.residues);
+      this.lastClosedEnd = checkpoint.lastClosedEnd;
+      this.resumedFrom = checkpoint.lastClosedEnd;
+      this.log.info(
+        { resumeFrom: new Date(checkpoint.lastClosedEnd).toISOString(), openStates: checkpoint.openStates.length },
+        'resuming from the last closed window',
+      );
+      if (!this.clockDriven) this.bridgeGap(Date.now());
+    } else if (!this.clockDriven) {
+      this.ensureLedger(Date.now());
+    }
+    this.state = 'running';
+    if (!this.clockDriven) {
+      this.timer = setInterval(() => {
+        this.advance(Date.now()).catch((err: unknown) => this.log.error({ err }, 'closing windows failed; retrying'));
+      }, WALL_TICK_MS);
+      this.timer.unref();
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    if (this.timer) clearInterval(this.timer);
+    await this.closing.catch(() => undefined);
+    this.state = 'stopped';
+  }
+
+  resumePoint(): EpochMs | undefined {
+    return this.resumedFrom;
+  }
+
+  setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    const outcome = this.ensureLedger(at).set(resource, at, holdings);
+    if (outcome.late) {
+      this.lateEvents++;
+      this.metrics?.late.add(1);
+    }
+  }
+
+  resync(prefix: string, present: ReadonlySet<string>, at: EpochMs): void {
+    // After a restart, resources gone during the downtime end at their last-seen time: the resume point.
+    const end = this.resumedFrom !== undefined && !this.resynced.has(prefix) ? this.resumedFrom : at;
+    this.resynced.add(prefix);
+    const ended = this.ensureLedger(at).resync(prefix, present, end);
+    if (ended.length > 0) this.log.info({ prefix, ended: ended.length, at: new Date(end).toISOString() }, 'resync ended resources');
+  }
+
+  advance(now: EpochMs): Promise<void> {
+    const next = this.closing.then(() => this.closeDue(now));
+    this.closing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Late events clamped so far (also a self-metric). */
+  lateEventCount(): number {
+    return this.lateEvents;
+  }
+
+  private ensureLedger(at: EpochMs): Ledger {
+    if (!this.ledger) {
+      const floor = this.schedule.alignDown(at);
+      this.ledger = new Ledger({ floor });
+      this.lastClosedEnd = floor;
+    }
+    return this.ledger;
+  }
+
+  /** Beyond max_gap the downtime is not billed: restored states end at the resume point. */
+  private bridgeGap(now: EpochMs): void {
+    const ledger = this.ledger as Ledger;
+    const last = this.lastClosedEnd as EpochMs;
+    if (now - last <= this.config.max_gap) return;
+    const resume = this.schedule.alignDown(now);
+    for (const { resource } of [...ledger.current()]) ledger.set(resource, last, []);
+    this.store?.commitWindow({ windowStart: last, windowEnd: resume, records: [], openStates: [], residues: this.rounder.residues() });
+    ledger.closeThrough(resume);
+    this.lastClosedEnd = resume;
+    this.log.warn(
+      { from: new Date(last).toISOString(), to: new Date(resume).toISOString(), maxGapMs: this.config.max_gap },
+      'downtime longer than max_gap: the gap is not billed',
+    );
+  }
+
+  private async closeDue(now: EpochMs): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'stopping') return;
+    const ledger = this.ensureLedger(now);
+    for (;;) {
+      const due = this.schedule.due(this.lastClosedEnd as EpochMs, now, this.config.catch_up_batch);
+      for (const window of due) await this.closeWindow(ledger, window);
+      if (due.length < this.config.catch_up_batch) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private async closeWindow(ledger: Ledger, window: TimeRange): Promise<void> {
+    const started = performance.now();
+    const store = this.store as UsageStore;
+    const residuesBefore = this.rounder.residues();
+    try {
+      const intended: CollectedUsage[] = [];
+      for (const [key, usage] of ledger.usage(window)) {
+        const nanos = this.rounder.round(key, usage, this.catalog.get(usage.series.meter));
+        if (nanos === 0n) continue;
+        assertSafeCounterValue(nanos);
+        intended.push({ series: usage.series, nanos });
+      }
+      const collected = await this.counters.addAndCollect(intended);
+      const records: UsageRecord[] = [];
+      let overflowed = 0;
+      for (const { series, nanos } of intended) {
+        const key = seriesKey(series);
+        const point = collected.points.get(key);
+        if (point === undefined) {
+          if (collected.overflowPoints === 0) throw new Error(`usage of ${key} missing from the collection`);
+          overflowed++; // billed from the ledger's exact value; the overflow point itself is never billed
+        } else if (point.nanos !== nanos) {
+          throw new Error(`usage of ${key} collected as ${point.nanos}, expected ${nanos}`);
+        }
+        records.push(buildRecord(this.config.cluster_id, series, this.catalog.get(series.meter), window, nanos));
+      }
+      if (overflowed > 0) {
+        this.log.error(
+          { err: new CardinalityOverflowError(`${overflowed} series exceeded connectors::usage::cardinality_limit`) },
+          'cardinality limit exceeded: raise connectors::usage::cardinality_limit (overflow series are never billed)',
+        );
+      }
+      records.sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
+      store.commitWindow({
+        windowStart: window.start,
+        windowEnd: window.end,
+        records,
+        openStates: ledger.stateAt(window.end),
+        residues: this.rounder.residues(),
+      });
+      ledger.closeThrough(window.end);
+      this.lastClosedEnd = window.end;
+      this.metrics?.windows.add(1);
+      this.metrics?.records.add(records.length);
+      this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
+      for (const listener of this.listeners) listener(records);
+    } catch (err) {
+      this.rounder.restore(residuesBefore);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import { type Counter, ValueType } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type IMetricReader,
+  MetricReader,
+  type MeterProvider,
+  type ViewOptions,
+} from '@opentelemetry/sdk-metrics';
+import type { MeterCatalog } from '../../metering/meters.js';
+import { type SeriesId, seriesKey } from '../../metering/types.js';
+
+/** The OTel meter that carries billed usage; its counters are named after the meter codes. */
+export const USAGE_METER_NAME = 'meterbridge.usage';
+const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
+
+/** A reader that collects only when asked (once per closed window), with DELTA temporality. */
+class WindowDeltaReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** One collected data point, turned back into its series. */
+export interface CollectedUsage {
+  readonly series: SeriesId;
+  readonly nanos: bigint;
+}
+
+export interface CollectResult {
+  readonly points: Map<string, CollectedUsage>;
+  /** Data points the SDK folded into `otel.metric.overflow`: never billed. */
+  readonly overflowPoints: number;
+}
+
+/**
+ * Billed usage as OTel Counters: closing a window adds each series' exact nanos to the meter's
+ * Counter, then collects the DELTA reader once. The same counters reach dashboards through any
+ * cumulative reader on the same MeterProvider.
+ */
+export class UsageCounters {
+  private readonly reader = new WindowDeltaReader();
+  private readonly counters = new Map<string, Counter>();
+
+  constructor(
+    private readonly catalog: MeterCatalog,
+    private readonly cardinalityLimit: number,
+  ) {}
+
+  /** The reader the MeterProvider must be built with. */
+  metricReader(): IMetricReader {
+    return this.reader;
+  }
+
+  /** Raises the SDK's default cardinality limit (2000) for the usage counters. */
+  views(): ViewOptions[] {
+    return [{ meterName: USAGE_METER_NAME, instrumentName: '*', aggregationCardinalityLimit: this.cardinalityLimit }];
+  }
+
+  /** Creates one Counter per meter on the provider (call once the provider exists). */
+  bind(provider: MeterProvider): void {
+    const meter = provider.getMeter(USAGE_METER_NAME);
+    for (const def of this.catalog.all()) {
+      this.counters.set(
+        def.code,
+        meter.createCounter(def.code, {
+          description: `${def.description} (billed usage, nano-${def.unit} per window)`,
+          unit: `n${def.unit}`,
+          valueType: ValueType.INT,
+        }),
+      );
+    }
+  }
+
+  /** Adds one window's usage and collects it back through the DELTA reader. */
+  async addAndCollect(usage: Iterable<CollectedUsage>): Promise<CollectResult> {
+    for (const { series, nanos } of usage) {
+      const counter = this.counters.get(series.meter);
+      if (!counter) throw new Error(`no counter for meter "${series.meter}"`);
+      counter.add(Number(nanos), { ...series.attributes, tenant: series.tenant });
+    }
+    const { resourceMetrics, errors } = await this.reader.collect();
+    if (errors.length > 0) throw new AggregateError(errors, 'collecting the usage counters failed');
+    const points = new Map<string, CollectedUsage>();
+    let overflowPoints = 0;
+    for (const scope of resourceMetrics.scopeMetrics) {
+      if (scope.scope.name !== USAGE_METER_NAME) continue;
+      for (const metric of scope.metrics) {
+        if (metric.dataPointType !== DataPointType.SUM) continue;
+        for (const point of metric.dataPoints) {
+          const value = point.value as number;
+          if (point.attributes[OVERFLOW_ATTRIBUTE] === true) {
+            overflowPoints++;
+            continue;
+          }
+          if (value === 0) continue;
+          const { tenant, ...attributes } = point.attributes as Record<string, string>;
+          const series: SeriesId = { meter: metric.descriptor.name, tenant: tenant ?? '', attributes };
+          points.set(seriesKey(series), { series, nanos: BigInt(value) });
+        }
+      }
+    }
+    return { points, overflowPoints };
+  }
+}

@@ -1,0 +1,12 @@
+export { Backoff } from './backoff.js';
+export {
+  type DeliveryConfig,
+  deliveryConfigSchema,
+  deliverySettingsShape,
+  effectiveBatchSize,
+  type RetryOnFailure,
+  retryOnFailureSchema,
+} from './delivery-config.js';
+export { DeliveryWorker, type DeliveryWorkerOptions, type DrainResult, type Sleep } from './delivery-worker.js';
+export { classifyPushFailure, type FailureReason, type PushFailure } from './push-failure.js';
+export type { UsageExporter } from './usage-exporter.js';

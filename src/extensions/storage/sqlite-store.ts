@@ -1,0 +1,365 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { StorageError } from '../../component/errors.js';
+import type { EpochMs } from '../../metering/types.js';
+import {
+  decodeOpenState,
+  decodeResidue,
+  encodeHoldings,
+  RECORD_COLUMNS,
+  type RecordRow,
+  recordFromRow,
+  recordValues,
+} from './row-codec.js';
+import { prepareSchema } from './schema.js';
+import type {
+  Checkpoint,
+  DeadLetter,
+  OutboxEntry,
+  OutboxStatus,
+  SeriesUsage,
+  UsageStore,
+  WindowCommit,
+} from './usage-store.js';
+
+interface CursorRow {
+  exporter: string;
+  seq: number;
+  last_error: string | null;
+  last_error_at: number | null;
+  last_delivered_at: number | null;
+}
+
+/**
+ * The state store on SQLite (`node:sqlite`): checkpoint, open states, residues, the outbox of usage records,
+ * one cursor per exporter and the dead letters. Every write that must be atomic runs in one
+ * `BEGIN IMMEDIATE … COMMIT` transaction and is rolled back whole on any error.
+ *
+ * Replayed dead letters are appended to the end of the outbox as copies addressed to one exporter
+ * (`records.target`), so a cursor is always a single sequence number. See README.md.
+ */
+export class SqliteUsageStore implements UsageStore {
+  private readonly db: DatabaseSync;
+  private readonly path: string;
+  private readonly stmt: Record<
+    | 'checkpoint'
+    | 'openStates'
+    | 'residues'
+    | 'insertRecord'
+    | 'readBatch'
+    | 'cursor'
+    | 'cursors'
+    | 'lag'
+    | 'deadLetterCount'
+    | 'park'
+    | 'noteError'
+    | 'advance',
+    StatementSync
+  >;
+  private closed = false;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.db = db;
+    this.path = path;
+    const p = (sql: string) => db.prepare(sql);
+    this.stmt = {
+      checkpoint: p('SELECT last_closed_end FROM checkpoint WHERE id = 1'),
+      openStates: p('SELECT resource, since, holdings FROM open_states ORDER BY resource'),
+      residues: p('SELECT series, num, den FROM residues ORDER BY series'),
+      insertRecord: p(`INSERT INTO records (${RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // A range scan on the rowid that stops after `limit` rows: the backlog is never loaded whole.
+      readBatch: p(
+        `SELECT seq, ${RECORD_COLUMNS} FROM records WHERE seq > ? AND (target IS NULL OR target = ?) ORDER BY seq LIMIT ?`,
+      ),
+      cursor: p('SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors WHERE exporter = ?'),
+      cursors: p('SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors ORDER BY exporter'),
+      lag: p('SELECT count(*) AS n FROM records WHERE seq > ? AND (target IS NULL OR target = ?)'),
+      deadLetterCount: p('SELECT count(*) AS n FROM dead_letters WHERE exporter = ?'),
+      park: p(
+        `INSERT OR REPLACE INTO dead_letters (exporter, seq, record_id, meter, tenant, window_start, error, parked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      noteError: p('UPDATE cursors SET last_error = ?, last_error_at = ? WHERE exporter = ?'),
+      advance: p('UPDATE cursors SET seq = max(seq, ?), last_delivered_at = ? WHERE exporter = ?'),
+    };
+  }
+
+  /** Opens (and creates) the store at `path`; `':memory:'` gives a private in-memory store. */
+  static open(path: string): SqliteUsageStore {
+    let db: DatabaseSync | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
+      prepareSchema(db, path);
+      return new SqliteUsageStore(db, path);
+    } catch (err) {
+      db?.close();
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`${path}: cannot open the state store: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  loadCheckpoint(): Checkpoint | undefined {
+    const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
+    if (row === undefined) return undefined;
+    const openStates = this.stmt.openStates.all().map((r) => decodeOpenState(r as never));
+    const residues = this.stmt.residues.all().map((r) => decodeResidue(r as never));
+    return { lastClosedEnd: row.last_closed_end, openStates, residues };
+  }
+
+  commitWindow(commit: WindowCommit): void {
+    const { windowStart, windowEnd } = commit;
+    if (!(windowEnd > windowStart)) {
+      throw new StorageError(`window [${windowStart}, ${windowEnd}) is empty`);
+    }
+    this.transaction('commit window', () => {
+      const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
+      if (row !== undefined && windowStart < row.last_closed_end) {
+        throw new StorageError(
+          `window starting ${iso(windowStart)} is already committed (last closed window ends ${iso(row.last_closed_end)})`,
+        );
+      }
+      if (row !== undefined && windowStart !== row.last_closed_end) {
+        throw new StorageError(
+          `window starting ${iso(windowStart)} is out of order: the next window starts ${iso(row.last_closed_end)}`,
+        );
+      }
+      for (const record of commit.records) {
+        if (record.windowStart < windowStart || record.windowEnd > windowEnd) {
+          throw new StorageError(
+            `record ${record.id} lies outside the window [${iso(windowStart)}, ${iso(windowEnd)})`,
+          );
+        }
+        this.stmt.insertRecord.run(...recordValues(record));
+      }
+      this.db.exec('DELETE FROM open_states');
+      const insertState = this.db.prepare('INSERT INTO open_states (resource, since, holdings) VALUES (?, ?, ?)');
+      for (const s of commit.openStates) insertState.run(s.resource, s.since, encodeHoldings(s.holdings));
+      this.db.exec('DELETE FROM residues');
+      const insertResidue = this.db.prepare('INSERT INTO residues (series, num, den) VALUES (?, ?, ?)');
+      for (const r of commit.residues) insertResidue.run(r.series, r.num.toString(), r.den.toString());
+      this.db
+        .prepare(
+          `INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET last_closed_end = excluded.last_closed_end, committed_at = excluded.committed_at`,
+        )
+        .run(windowEnd, Date.now());
+    });
+  }
+
+  registerExporter(exporter: string, options?: { fromStart?: boolean }): void {
+    const start = options?.fromStart
+      ? 0
+      : ((this.db.prepare('SELECT max(seq) AS m FROM records').get() as { m: number | null }).m ?? 0);
+    this.db
+      .prepare('INSERT OR IGNORE INTO cursors (exporter, seq, registered_at) VALUES (?, ?, ?)')
+      .run(exporter, start, Date.now());
+  }
+
+  readBatch(exporter: string, limit: number): OutboxEntry[] {
+    const cursor = this.cursor(exporter);
+    const rows = this.stmt.readBatch.all(
+      cursor.seq,
+      exporter,
+      Math.max(0, Math.floor(limit)),
+    ) as unknown as RecordRow[];
+    return rows.map((row) => ({ seq: row.seq, record: recordFromRow(row) }));
+  }
+
+  advanceCursor(exporter: string, seq: number, at: EpochMs): void {
+    this.cursor(exporter);
+    this.stmt.advance.run(seq, at, exporter);
+  }
+
+  park(exporter: string, entry: OutboxEntry, error: string, at: EpochMs): void {
+    this.cursor(exporter);
+    const r = entry.record;
+    this.stmt.park.run(exporter, entry.seq, r.id, r.meter, r.tenant, r.windowStart, error, at);
+  }
+
+  noteError(exporter: string, error: string, at: EpochMs): void {
+    this.cursor(exporter);
+    this.stmt.noteError.run(error, at, exporter);
+  }
+
+  deadLetters(exporter?: string): DeadLetter[] {
+    const sql = `SELECT exporter, seq, record_id, meter, tenant, window_start, error, parked_at FROM dead_letters
+                 ${exporter === undefined ? '' : 'WHERE exporter = ?'} ORDER BY exporter, seq`;
+    const rows = (exporter === undefined ? this.db.prepare(sql).all() : this.db.prepare(sql).all(exporter)) as Array<{
+      exporter: string;
+      seq: number;
+      record_id: string;
+      meter: string;
+      tenant: string;
+      window_start: number;
+      error: string;
+      parked_at: number;
+    }>;
+    return rows.map((r) => ({
+      exporter: r.exporter,
+      seq: r.seq,
+      recordId: r.record_id,
+      meter: r.meter,
+      tenant: r.tenant,
+      windowStart: r.window_start,
+      error: r.error,
+      parkedAt: r.parked_at,
+    }));
+  }
+
+  /**
+   * Parked records the cursor has passed are appended to the end of the outbox again, as copies addressed to
+   * `exporter` only; parked records still ahead of the cursor are simply un-parked (the cursor reaches them).
+   */
+  replayDeadLetters(exporter: string, recordIds?: readonly string[]): number {
+    return this.transaction('replay dead letters', () => {
+      const cursor = this.cursor(exporter).seq;
+      const wanted = recordIds === undefined ? undefined : new Set(recordIds);
+      const parked = this.deadLetters(exporter).filter((d) => wanted === undefined || wanted.has(d.recordId));
+      const copy = this.db.prepare(
+        `INSERT INTO records (target, ${RECORD_COLUMNS}) SELECT ?, ${RECORD_COLUMNS} FROM records WHERE seq = ?`,
+      );
+      const unpark = this.db.prepare('DELETE FROM dead_letters WHERE exporter = ? AND seq = ?');
+      for (const d of parked) {
+        if (d.seq <= cursor && copy.run(exporter, d.seq).changes !== 1) {
+          throw new StorageError(`parked record ${d.recordId} (seq ${d.seq}) is missing from the outbox`);
+        }
+        unpark.run(exporter, d.seq);
+      }
+      return parked.length;
+    });
+  }
+
+  /**
+   * Moves the cursor back to just before the first record of a window starting at or after `from` (never
+   * forward). Dead letters and replay copies after the new cursor are dropped: those records are delivered again.
+   * Returns how many records the exporter now has to deliver.
+   */
+  rewind(exporter: string, from: EpochMs): number {
+    return this.transaction('rewind', () => {
+      const cursor = this.cursor(exporter).seq;
+      const first = (
+        this.db.prepare('SELECT min(seq) AS s FROM records WHERE target IS NULL AND window_start >= ?').get(from) as {
+          s: number | null;
+        }
+      ).s;
+      if (first !== null && first - 1 < cursor) {
+        const to = first - 1;
+        this.db
+          .prepare(
+            `DELETE FROM records WHERE target = ? AND seq > ?
+               AND id IN (SELECT id FROM records WHERE target IS NULL AND seq > ?)`,
+          )
+          .run(exporter, to, to);
+        this.db.prepare('DELETE FROM dead_letters WHERE exporter = ? AND seq > ?').run(exporter, to);
+        this.db.prepare('UPDATE cursors SET seq = ? WHERE exporter = ?').run(to, exporter);
+      }
+      return this.lag(exporter);
+    });
+  }
+
+  status(): OutboxStatus[] {
+    return (this.stmt.cursors.all() as unknown as CursorRow[]).map((c) => ({
+      exporter: c.exporter,
+      cursor: c.seq,
+      lag: this.lagAfter(c.exporter, c.seq),
+      deadLetters: (this.stmt.deadLetterCount.get(c.exporter) as { n: number }).n,
+      ...(c.last_error === null ? {} : { lastError: c.last_error }),
+      ...(c.last_error_at === null ? {} : { lastErrorAt: c.last_error_at }),
+      ...(c.last_delivered_at === null ? {} : { lastDeliveredAt: c.last_delivered_at }),
+    }));
+  }
+
+  /** Records not yet delivered or parked by `exporter`. */
+  lag(exporter: string): number {
+    return this.lagAfter(exporter, this.cursor(exporter).seq);
+  }
+
+  /**
+   * Deletes records whose window ended at or before `before` and that every registered exporter has passed
+   * (a replay copy: that its exporter has passed). Parked records are kept so they can be replayed.
+   * With no exporter registered nothing is deleted.
+   */
+  pruneDelivered(before: EpochMs): number {
+    return this.transaction('prune', () => {
+      const min = (this.db.prepare('SELECT min(seq) AS m FROM cursors').get() as { m: number | null }).m;
+      if (min === null) return 0;
+      const result = this.db
+        .prepare(
+          `DELETE FROM records WHERE window_end <= ?
+             AND seq NOT IN (SELECT seq FROM dead_letters)
+             AND (seq <= ? OR (target IS NOT NULL AND seq <= (SELECT c.seq FROM cursors c WHERE c.exporter = records.target)))`,
+        )
+        .run(before, min);
+      return Number(result.changes);
+    });
+  }
+
+  /** Sums nanos exactly (BigInt in JS, never SQLite's float sum) per series over windows starting in [from, to). */
+  usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[] {
+    const rows = this.db
+      .prepare(
+        `SELECT series, meter, tenant, attributes, unit, nanos FROM records
+         WHERE target IS NULL AND window_start >= ? AND window_start < ?`,
+      )
+      .iterate(range.from ?? Number.MIN_SAFE_INTEGER, range.to ?? Number.MAX_SAFE_INTEGER);
+    const sums = new Map<string, { row: Record<string, unknown>; nanos: bigint; records: number }>();
+    for (const row of rows as Iterable<Record<string, unknown>>) {
+      const key = row.series as string;
+      const sum = sums.get(key);
+      if (sum === undefined) sums.set(key, { row, nanos: BigInt(row.nanos as string), records: 1 });
+      else {
+        sum.nanos += BigInt(row.nanos as string);
+        sum.records++;
+      }
+    }
+    return [...sums.values()]
+      .map(({ row, nanos, records }) => ({
+        series: row.series as string,
+        meter: row.meter as string,
+        tenant: row.tenant as string,
+        attributes: JSON.parse(row.attributes as string) as Record<string, string>,
+        unit: row.unit as string,
+        nanos,
+        records,
+      }))
+      .sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private cursor(exporter: string): CursorRow {
+    const row = this.stmt.cursor.get(exporter) as CursorRow | undefined;
+    if (row === undefined) throw new StorageError(`exporter ${exporter} is not registered with the outbox`);
+    return row;
+  }
+
+  private lagAfter(exporter: string, seq: number): number {
+    return (this.stmt.lag.get(seq, exporter) as { n: number }).n;
+  }
+
+  /** Runs `fn` in one write transaction; any error rolls everything back and surfaces as a StorageError. */
+  private transaction<T>(what: string, fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`${this.path}: ${what} failed and was rolled back: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+function iso(ms: EpochMs): string {
+  return new Date(ms).toISOString();
+}

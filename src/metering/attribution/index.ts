@@ -1,0 +1,10 @@
+export { type AttributionConfig, type AttributionConfigInput, attributionConfigSchema } from './attribution-config.js';
+export { type GpuShare, gpuShares, isGpuResource, migSlicesPerGpu } from './gpu-shares.js';
+export { GPU_SKU_TABLES, migProfileOfProduct, normaliseGpuSku, skuOfInstanceType } from './gpu-sku.js';
+export { Inventory, type InventoryOptions, type InventoryStats } from './inventory.js';
+export { resourceKey } from './inventory-entry.js';
+export { type CapacityType, capacityTypeOf, dedicatedTenantOf, type NodeProfile, profileNode } from './node-profile.js';
+export { isRunning as isControlPlaneRunning, METER } from './object-holdings.js';
+export { effectiveRequests } from './resource-lists.js';
+export { TenantResolver, vclusterRelease } from './tenant-resolver.js';
+export { UNKNOWN, WELL_KNOWN } from './well-known.js';

@@ -1,0 +1,289 @@
+import type { HoldingsConsumer } from '../../component/component.js';
+import { ObjectError } from '../../component/errors.js';
+import type { MeteredObject, ObjectEvent } from '../objects.js';
+import { objectRef } from '../objects.js';
+import { type EpochMs, type Holding, UNATTRIBUTED } from '../types.js';
+import type { AttributionConfig } from './attribution-config.js';
+import { deletionTime, effectiveTime } from './event-time.js';
+import { holdingsFingerprint } from './holdings-builder.js';
+import { type InventoryEntry, prepareEntry } from './inventory-entry.js';
+import { profileFingerprint } from './node-profile.js';
+import { computeHoldings, type HoldingsContext } from './object-holdings.js';
+import { TenantResolver } from './tenant-resolver.js';
+
+export interface InventoryOptions {
+  /** Prefix of every resource key, e.g. `kubernetes/` or `simulator/`; also the resync prefix. */
+  readonly source: string;
+  readonly config: AttributionConfig;
+  readonly consumer: HoldingsConsumer;
+  /** Called for every malformed object (which then holds nothing); never throws out of the inventory. */
+  readonly onError?: (err: ObjectError) => void;
+}
+
+export interface InventoryStats {
+  /** Objects stored. */
+  readonly objects: number;
+  /** Resources currently holding something. */
+  readonly holding: number;
+  /** Resources currently holding something for `unattributed`. */
+  readonly unattributed: number;
+  /** Stored objects that are malformed (and hold nothing). */
+  readonly malformed: number;
+  /** ObjectErrors reported since creation. */
+  readonly errors: number;
+}
+
+interface Sent {
+  readonly fingerprint: string;
+  readonly at: EpochMs;
+  readonly unattributed: boolean;
+}
+
+/**
+ * The current objects of one receiver and what each holds. Every event recomputes the holdings of the
+ * object and of the objects whose attribution depends on it (pods on a node; pods, PVCs and Services in
+ * a namespace when its tenant changes) and tells the consumer about each resource whose holdings changed.
+ * Rules: README.md.
+ */
+export class Inventory {
+  private readonly source: string;
+  private readonly config: AttributionConfig;
+  private readonly consumer: HoldingsConsumer;
+  private readonly onError: ((err: ObjectError) => void) | undefined;
+
+  private entries = new Map<string, InventoryEntry>();
+  /** node name → refs of pods bound to it. */
+  private readonly podsByNode = new Map<string, Set<string>>();
+  /** namespace → refs of the pods, PVCs and Services in it. */
+  private readonly membersByNamespace = new Map<string, Set<string>>();
+  private readonly tenants: TenantResolver;
+  /** resource key → last holdings sent (only resources that hold something). */
+  private readonly sent = new Map<string, Sent>();
+  private unattributedCount = 0;
+  private errorCount = 0;
+  private malformedCount = 0;
+  private readonly context: HoldingsContext;
+
+  constructor(options: InventoryOptions) {
+    this.source = options.source;
+    this.config = options.config;
+    this.consumer = options.consumer;
+    this.onError = options.onError;
+    this.tenants = new TenantResolver(options.config);
+    this.context = {
+      config: this.config,
+      tenantOf: (e) => this.tenants.tenantOf(e.object),
+      nodeProfile: (name) => this.entries.get(`Node/${name}`)?.profile,
+    };
+  }
+
+  /** Applies one change. Never throws: a malformed object is reported through `onError` and holds nothing. */
+  apply(event: ObjectEvent): void {
+    try {
+      if (event.type === 'delete') this.remove(event.object, event.at);
+      else this.upsert(event.object, event.at);
+    } catch (err) {
+      this.report(asObjectError(event.object, err));
+    }
+  }
+
+  /**
+   * Replaces the whole inventory with a full list (after a start or a relist), then tells the consumer
+   * which resources of this source still hold something (`resync`). Never throws.
+   */
+  relist(objects: readonly MeteredObject[], at: EpochMs): void {
+    const previous = this.entries;
+    this.entries = new Map();
+    this.podsByNode.clear();
+    this.membersByNamespace.clear();
+    this.tenants.clear();
+    this.malformedCount = 0;
+    for (const object of objects) {
+      try {
+        const entry = prepareEntry(this.source, object, this.config);
+        const existing = this.entries.get(entry.ref);
+        if (existing) this.detach(existing);
+        this.attach(entry);
+      } catch (err) {
+        this.report(asObjectError(object, err));
+      }
+    }
+    const keys = new Set<string>();
+    for (const entry of this.entries.values()) {
+      keys.add(entry.key);
+      try {
+        const first = previous.get(entry.ref)?.key !== entry.key;
+        this.recompute(entry, at, first);
+      } catch (err) {
+        this.report(asObjectError(entry.object, err));
+      }
+    }
+    for (const [key, s] of [...this.sent]) {
+      if (keys.has(key)) continue;
+      this.sent.delete(key);
+      if (s.unattributed) this.unattributedCount -= 1;
+    }
+    try {
+      this.consumer.resync(this.source, new Set(this.sent.keys()), at);
+    } catch (err) {
+      this.report(new ObjectError(this.source, 'resync failed', { cause: err }));
+    }
+  }
+
+  stats(): InventoryStats {
+    return {
+      objects: this.entries.size,
+      holding: this.sent.size,
+      unattributed: this.unattributedCount,
+      malformed: this.malformedCount,
+      errors: this.errorCount,
+    };
+  }
+
+  /** The stored object with `ref` (`Kind/namespace/name`), for receivers and tests. */
+  get(ref: string): MeteredObject | undefined {
+    return this.entries.get(ref)?.object;
+  }
+
+  private upsert(object: MeteredObject, at: EpochMs): void {
+    const entry = prepareEntry(this.source, object, this.config);
+    const prev = this.entries.get(entry.ref);
+    const recreated = prev !== undefined && prev.key !== entry.key;
+    if (prev) {
+      this.detach(prev);
+      // The same name with a new uid: the old object is gone, at the latest when the new one was created.
+      if (recreated) this.send(prev.key, Math.min(prev.object.deletingAt ?? finiteOr(object.createdAt, at), at), []);
+    }
+    const dependents = this.dependentsOf(prev, entry);
+    this.attach(entry);
+    this.recompute(entry, at, prev === undefined || recreated);
+    for (const ref of dependents) this.recomputeRef(ref, at);
+  }
+
+  private remove(object: MeteredObject, at: EpochMs): void {
+    const ref = objectRef(object);
+    const prev = this.entries.get(ref);
+    // Unknown, or a late delete of an older incarnation: nothing to do.
+    if (!prev || (typeof object.uid === 'string' && object.uid !== prev.object.uid)) return;
+    const dependents = this.dependentsOf(prev, undefined);
+    this.detach(prev);
+    this.send(prev.key, deletionTime(object, at), []);
+    for (const dep of dependents) this.recomputeRef(dep, at);
+  }
+
+  /** Refs whose holdings may change when `before` becomes `after` (call before `attach(after)`). */
+  private dependentsOf(before: InventoryEntry | undefined, after: InventoryEntry | undefined): Set<string> {
+    const o = (after ?? before)?.object;
+    const out = new Set<string>();
+    if (!o) return out;
+    if (o.kind === 'Node') {
+      const was = before?.profile ? profileFingerprint(before.profile) : undefined;
+      const is = after?.profile ? profileFingerprint(after.profile) : undefined;
+      if (was !== is) for (const r of this.podsByNode.get(o.name) ?? []) out.add(r);
+    } else if (o.kind === 'Namespace') {
+      const ns = after && !after.error && after.object.kind === 'Namespace' ? after.object : undefined;
+      if (this.tenants.setNamespace(o.name, ns)) {
+        for (const r of this.membersByNamespace.get(o.name) ?? []) out.add(r);
+      }
+    } else if (o.kind === 'StatefulSet' || o.kind === 'Deployment') {
+      const ns = o.namespace ?? '';
+      const w = after && !after.error && after.object.kind === o.kind ? after.object : undefined;
+      if (this.tenants.setWorkload(ns, objectRef(o), w)) {
+        for (const r of this.membersByNamespace.get(ns) ?? []) out.add(r);
+      }
+    }
+    return out;
+  }
+
+  private attach(entry: InventoryEntry): void {
+    this.entries.set(entry.ref, entry);
+    if (entry.error) {
+      this.malformedCount += 1;
+      this.report(entry.error);
+    }
+    const o = entry.object;
+    if (o.kind === 'Pod' && o.nodeName) addTo(this.podsByNode, o.nodeName, entry.ref);
+    if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
+      addTo(this.membersByNamespace, o.namespace ?? '', entry.ref);
+    }
+    // During relist the resolver is rebuilt from the attached objects.
+    if (o.kind === 'Namespace' && !entry.error) this.tenants.setNamespace(o.name, o);
+    if ((o.kind === 'StatefulSet' || o.kind === 'Deployment') && !entry.error) {
+      this.tenants.setWorkload(o.namespace ?? '', entry.ref, o);
+    }
+  }
+
+  private detach(entry: InventoryEntry): void {
+    this.entries.delete(entry.ref);
+    if (entry.error) this.malformedCount -= 1;
+    const o = entry.object;
+    if (o.kind === 'Pod' && o.nodeName) removeFrom(this.podsByNode, o.nodeName, entry.ref);
+    if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
+      removeFrom(this.membersByNamespace, o.namespace ?? '', entry.ref);
+    }
+  }
+
+  private recomputeRef(ref: string, at: EpochMs): void {
+    const entry = this.entries.get(ref);
+    if (entry) this.recompute(entry, at, false);
+  }
+
+  private recompute(entry: InventoryEntry, at: EpochMs, firstObservation: boolean): void {
+    const holdings = computeHoldings(entry, this.context);
+    this.send(entry.key, effectiveTime(entry.object, at, firstObservation, holdings.length > 0), holdings);
+  }
+
+  /** Sends `holdings` for `key` unless they equal the last ones sent; times never go backwards per resource. */
+  private send(key: string, at: EpochMs, holdings: readonly Holding[]): void {
+    const fingerprint = holdingsFingerprint(holdings);
+    const prev = this.sent.get(key);
+    if ((prev?.fingerprint ?? '') === fingerprint) return;
+    const t = prev && at < prev.at ? prev.at : at;
+    const unattributed = holdings.some((h) => h.series.tenant === UNATTRIBUTED);
+    if (prev?.unattributed) this.unattributedCount -= 1;
+    if (holdings.length === 0) this.sent.delete(key);
+    else {
+      this.sent.set(key, { fingerprint, at: t, unattributed });
+      if (unattributed) this.unattributedCount += 1;
+    }
+    this.consumer.setHoldings(key, t, holdings);
+  }
+
+  private report(err: ObjectError): void {
+    this.errorCount += 1;
+    try {
+      this.onError?.(err);
+    } catch {
+      // A failing error handler must not stop the flow of objects.
+    }
+  }
+}
+
+function asObjectError(object: unknown, err: unknown): ObjectError {
+  if (err instanceof ObjectError) return err;
+  let ref = 'object';
+  try {
+    ref = objectRef(object as MeteredObject);
+  } catch {
+    // keep the generic name
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ObjectError(ref, `could not be applied: ${message}`, { cause: err });
+}
+
+function finiteOr(v: number | undefined, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, ref: string): void {
+  const set = index.get(key);
+  if (set) set.add(ref);
+  else index.set(key, new Set([ref]));
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, ref: string): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(ref);
+  if (set.size === 0) index.delete(key);
+}

@@ -1,0 +1,117 @@
+import type { NodeObject, PodObject, PvcObject, ServiceObject, WorkloadObject } from '../objects.js';
+import type { Holding } from '../types.js';
+import type { AttributionConfig } from './attribution-config.js';
+import { gpuShares } from './gpu-shares.js';
+import { HoldingsBuilder } from './holdings-builder.js';
+import type { InventoryEntry } from './inventory-entry.js';
+import { type NodeProfile, UNKNOWN_NODE } from './node-profile.js';
+import { vclusterRelease } from './tenant-resolver.js';
+import { UNKNOWN, WELL_KNOWN } from './well-known.js';
+
+/** Meter codes of DEFAULT_METERS (src/metering/meters.ts) that attribution emits. */
+export const METER = {
+  node: 'node_hours',
+  cpu: 'cpu_core_hours',
+  memory: 'memory_gb_hours',
+  gpu: 'gpu_hours',
+  storage: 'storage_gb_hours',
+  loadBalancer: 'loadbalancer_hours',
+  controlPlane: 'controlplane_hours',
+} as const;
+
+/** What the holdings of one object may depend on besides the object itself. */
+export interface HoldingsContext {
+  readonly config: AttributionConfig;
+  /** Tenant of a namespaced object (TenantResolver.tenantOf). */
+  tenantOf(entry: InventoryEntry): string;
+  /** Profile of the node named `name`, undefined while the node is not known. */
+  nodeProfile(name: string): NodeProfile | undefined;
+}
+
+/** The holdings of one stored object under the rules of README.md. A malformed object holds nothing. */
+export function computeHoldings(entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
+  if (entry.error) return [];
+  const o = entry.object;
+  switch (o.kind) {
+    case 'Node':
+      return nodeHoldings(o, entry);
+    case 'Pod':
+      return podHoldings(o, entry, ctx);
+    case 'PersistentVolumeClaim':
+      return pvcHoldings(o, entry, ctx);
+    case 'Service':
+      return serviceHoldings(o, entry, ctx);
+    case 'StatefulSet':
+    case 'Deployment':
+      return workloadHoldings(o, ctx);
+    case 'Namespace':
+      return [];
+  }
+}
+
+/** A dedicated node holds its whole capacity for its tenant; a shared node holds nothing itself. */
+function nodeHoldings(_node: NodeObject, entry: InventoryEntry): Holding[] {
+  const p = entry.profile;
+  const tenant = p?.dedicatedTenant;
+  if (!p || tenant === undefined) return [];
+  const b = new HoldingsBuilder();
+  b.add(METER.node, tenant, { instance_type: p.instanceType, capacity_type: p.capacityType, zone: p.zone }, 1n);
+  addResources(b, tenant, entry.amounts, p);
+  return b.build();
+}
+
+/** A Running pod on a shared (or not yet known) node holds its effective requests. */
+function podHoldings(pod: PodObject, entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
+  if (pod.phase !== 'Running') return [];
+  const node = (pod.nodeName ? ctx.nodeProfile(pod.nodeName) : undefined) ?? UNKNOWN_NODE;
+  if (node.dedicatedTenant !== undefined) return [];
+  const b = new HoldingsBuilder();
+  addResources(b, ctx.tenantOf(entry), entry.amounts, node);
+  return b.build();
+}
+
+function pvcHoldings(pvc: PvcObject, entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
+  const bytes = entry.amounts.get('storage');
+  if (pvc.phase !== 'Bound' || bytes === undefined) return [];
+  const storageClass = pvc.storageClass ? pvc.storageClass : UNKNOWN;
+  return new HoldingsBuilder().add(METER.storage, ctx.tenantOf(entry), { storage_class: storageClass }, bytes).build();
+}
+
+function serviceHoldings(svc: ServiceObject, entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
+  if (svc.type !== 'LoadBalancer' || svc.hasIngress !== true) return [];
+  return new HoldingsBuilder().add(METER.loadBalancer, ctx.tenantOf(entry), {}, 1n).build();
+}
+
+/** A vCluster control plane holds one `controlplane_hours` for its release while it runs. */
+function workloadHoldings(w: WorkloadObject, ctx: HoldingsContext): Holding[] {
+  if (!ctx.config.tenants.vcluster.enabled) return [];
+  const release = vclusterRelease(w);
+  if (release === undefined || !isRunning(w)) return [];
+  return new HoldingsBuilder().add(METER.controlPlane, release, {}, 1n).build();
+}
+
+/** replicas > 0, readyReplicas > 0, and neither paused nor sleeping. */
+export function isRunning(w: WorkloadObject): boolean {
+  const sleeping =
+    w.annotations[WELL_KNOWN.pausedAnnotation] === 'true' ||
+    w.annotations[WELL_KNOWN.sleepingAnnotation] === 'true' ||
+    w.labels[WELL_KNOWN.sleepModeLabel] === 'true';
+  return w.replicas > 0 && w.readyReplicas > 0 && !sleeping;
+}
+
+/** cpu → cpu_core_hours, memory → memory_gb_hours, GPU resources → gpu_hours, on a node with profile `node`. */
+function addResources(
+  b: HoldingsBuilder,
+  tenant: string,
+  amounts: ReadonlyMap<string, bigint>,
+  node: NodeProfile,
+): void {
+  const capacityType = { capacity_type: node.capacityType };
+  b.add(METER.cpu, tenant, capacityType, amounts.get(WELL_KNOWN.cpu) ?? 0n);
+  b.add(METER.memory, tenant, capacityType, amounts.get(WELL_KNOWN.memory) ?? 0n);
+  for (const share of gpuShares(amounts, node)) {
+    const attributes: Record<string, string> = { gpu_sku: node.gpuSku, capacity_type: node.capacityType };
+    if (share.migProfile) attributes.mig_profile = share.migProfile;
+    b.add(METER.gpu, tenant, attributes, share.quantity, share.per);
+  }
+}

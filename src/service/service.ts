@@ -1,0 +1,272 @@
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Logger } from 'pino';
+import type {
+  Component,
+  ExtensionFactory,
+  Host,
+  HoldingsReceiver,
+  MetricsExporter,
+  MetricsExporterFactory,
+  ReceiverFactory,
+  UsageExporterFactory,
+} from '../component/component.js';
+import { MeterbridgeError } from '../component/errors.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import type { UsageConnectorConfig } from '../connectors/usage/config.js';
+import type { UsageConnectorFactory } from '../connectors/usage/factory.js';
+import type { UsageConnector } from '../connectors/usage/usage-connector.js';
+import type { UsageStore } from '../extensions/storage/usage-store.js';
+import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
+import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
+
+export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface ServiceOptions {
+  readonly logger: Logger;
+  /** Signals that stop the service gracefully; none in tests. */
+  readonly shutdownSignals?: readonly NodeJS.Signals[];
+  /** How long shutdown waits for exporters to drain the outbox. */
+  readonly drainTimeoutMs?: number;
+  /** Version reported in the OTel resource. */
+  readonly version?: string;
+}
+
+interface Started {
+  readonly id: string;
+  readonly component: Component;
+}
+
+/**
+ * Builds the component graph from a loaded config and runs it: downstream first on start
+ * (extensions, exporters, connector, receivers), receivers first on shutdown so data drains.
+ */
+export class Service {
+  private state: ServiceState = 'created';
+  private readonly log: Logger;
+  private readonly started: Started[] = [];
+  private readonly workers = new Map<string, DeliveryWorker>();
+  private provider: MeterProvider | undefined;
+  private usageStore: UsageStore | undefined;
+  private connector: UsageConnector | undefined;
+  private stopRequested: ((reason: string) => void) | undefined;
+  private readonly stopReason: Promise<string>;
+
+  constructor(
+    private readonly config: LoadedConfig,
+    private readonly options: ServiceOptions,
+  ) {
+    this.log = options.logger;
+    this.stopReason = new Promise((resolve) => {
+      this.stopRequested = resolve;
+    });
+  }
+
+  get currentState(): ServiceState {
+    return this.state;
+  }
+
+  /** The store, once started (CLI commands read it after a run). */
+  store(): UsageStore {
+    if (!this.usageStore) throw new MeterbridgeError('MB_SERVICE', 'the storage extension is not running');
+    return this.usageStore;
+  }
+
+  /** Delivery workers by exporter id. */
+  deliveryWorkers(): ReadonlyMap<string, DeliveryWorker> {
+    return this.workers;
+  }
+
+  /** Starts everything; resolves once every component's start() returned. */
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new MeterbridgeError('MB_SERVICE', `cannot start a service that is ${this.state}`);
+    this.state = 'starting';
+    try {
+      await this.startAll();
+      this.state = 'running';
+      this.log.info({ components: this.started.map((s) => s.id) }, 'meterbridge started');
+    } catch (err) {
+      this.state = 'failed';
+      await this.stopAll();
+      throw err;
+    }
+  }
+
+  /** Runs until a shutdown signal or a component's request, then shuts down. */
+  async run(): Promise<string> {
+    const signals = this.options.shutdownSignals ?? [];
+    const onSignal = (signal: NodeJS.Signals) => this.requestShutdown(`signal ${signal}`);
+    for (const s of signals) process.once(s, onSignal);
+    try {
+      await this.start();
+      const reason = await this.stopReason;
+      await this.shutdown(reason);
+      return reason;
+    } finally {
+      for (const s of signals) process.off(s, onSignal);
+    }
+  }
+
+  requestShutdown(reason: string): void {
+    this.stopRequested?.(reason);
+  }
+
+  async shutdown(reason = 'shutdown requested'): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    this.log.info({ reason }, 'meterbridge stopping');
+    await this.stopAll();
+    this.state = 'stopped';
+    this.log.info('meterbridge stopped');
+  }
+
+  private host(): Host {
+    return {
+      store: () => this.store(),
+      meterProvider: () => {
+        if (!this.provider) throw new MeterbridgeError('MB_SERVICE', 'the MeterProvider is not built yet');
+        return this.provider;
+      },
+      requestShutdown: (reason) => this.requestShutdown(reason),
+    };
+  }
+
+  private settings(id: string) {
+    return { id, logger: this.log.child({ component: id }) };
+  }
+
+  private entry(id: string) {
+    const entry = this.config.components.get(id);
+    if (!entry) throw new MeterbridgeError('MB_SERVICE', `component ${id} is not configured`);
+    return entry;
+  }
+
+  private async startAll(): Promise<void> {
+    const host = this.host();
+    const pipelines = this.config.pipelines;
+    const metricsPipelines = pipelines.filter((p) => p.signal === 'metrics');
+    const usagePipelines = pipelines.filter((p) => p.signal === 'usage');
+
+    // 1. Extensions (the store) first.
+    for (const id of this.config.extensions) {
+      const e = this.entry(id);
+      const ext = (e.factory as ExtensionFactory).createExtension(this.settings(id), e.config);
+      await ext.start(host);
+      this.started.push({ id, component: ext });
+      if (ext.store) this.usageStore = ext.store();
+    }
+
+    // 2. The usage connector (one per config; created now, started after the provider exists).
+    const connectorIds = new Set(
+      [...metricsPipelines.flatMap((p) => p.exporters), ...usagePipelines.flatMap((p) => p.receivers)].filter(
+        (id) => this.entry(id).kind === 'connector',
+      ),
+    );
+    if (connectorIds.size > 1) throw new MeterbridgeError('MB_SERVICE', 'only one usage connector per service is supported');
+    const [connectorId] = connectorIds;
+    if (connectorId) {
+      const e = this.entry(connectorId);
+      this.connector = (e.factory as UsageConnectorFactory).createConnector(
+        this.settings(connectorId),
+        e.config as UsageConnectorConfig,
+      );
+    }
+
+    // 3. Metrics exporters bring their readers; the provider is built once with all of them.
+    const metricsExporters: Array<{ id: string; exporter: MetricsExporter }> = [];
+    for (const id of new Set(metricsPipelines.flatMap((p) => p.exporters))) {
+      const e = this.entry(id);
+      if (e.kind !== 'exporter') continue;
+      const f = e.factory as MetricsExporterFactory;
+      metricsExporters.push({ id, exporter: f.createMetricsExporter(this.settings(id), e.config) });
+    }
+    this.provider = new MeterProvider({
+      resource: resourceFromAttributes({
+        'service.name': 'meterbridge',
+        'service.version': this.options.version ?? '0.0.0',
+      }),
+      views: this.connector?.views() ?? [],
+      readers: [
+        ...(this.connector ? [this.connector.metricReader()] : []),
+        ...metricsExporters.map((m) => m.exporter.metricReader()),
+      ],
+    });
+
+    // 4. Usage exporters with their delivery workers.
+    for (const id of new Set(usagePipelines.flatMap((p) => p.exporters))) {
+      const e = this.entry(id);
+      const exporter = (e.factory as UsageExporterFactory).createUsageExporter(this.settings(id), e.config);
+      const worker = new DeliveryWorker({
+        id,
+        exporter,
+        store: this.store(),
+        config: e.config as DeliveryConfig,
+        logger: this.log.child({ component: id }),
+        meter: this.provider.getMeter('meterbridge'),
+      });
+      worker.start();
+      this.workers.set(id, worker);
+      this.started.push({
+        id,
+        component: {
+          start: async () => {},
+          shutdown: async () => {
+            await worker.stop(this.options.drainTimeoutMs ?? 10_000);
+            await exporter.shutdown?.();
+          },
+        },
+      });
+    }
+    for (const { id, exporter } of metricsExporters) {
+      await exporter.start(host);
+      this.started.push({ id, component: exporter });
+    }
+
+    // 5. Receivers are created against the connector; one that drives the clock makes it virtual.
+    const receivers: Array<{ id: string; receiver: HoldingsReceiver }> = [];
+    for (const id of new Set(metricsPipelines.flatMap((p) => p.receivers))) {
+      const e = this.entry(id);
+      if (!this.connector) throw new MeterbridgeError('MB_SERVICE', `receiver ${id} has no usage connector downstream`);
+      const receiver = (e.factory as ReceiverFactory).createReceiver(this.settings(id), e.config, this.connector);
+      receivers.push({ id, receiver });
+    }
+    if (this.connector && connectorId) {
+      this.connector.setClockDriven(receivers.some((r) => r.receiver.drivesClock));
+      this.connector.onCommitted(() => {
+        for (const w of this.workers.values()) w.notify();
+      });
+      await this.connector.start(host);
+      this.started.push({ id: connectorId, component: this.connector });
+    }
+    for (const { id, receiver } of receivers) {
+      await receiver.start(host);
+      this.started.push({ id, component: receiver });
+    }
+  }
+
+  /** Reverse start order: receivers, connector, exporters (drain), provider, extensions. */
+  private async stopAll(): Promise<void> {
+    const extensions = this.started.filter((s) => this.config.extensions.includes(s.id));
+    const others = this.started.filter((s) => !this.config.extensions.includes(s.id));
+    for (const { id, component } of others.reverse()) {
+      try {
+        await component.shutdown();
+      } catch (err) {
+        this.log.error({ err, component: id }, 'shutdown failed');
+      }
+    }
+    try {
+      await this.provider?.shutdown();
+    } catch (err) {
+      this.log.error({ err }, 'MeterProvider shutdown failed');
+    }
+    for (const { id, component } of extensions.reverse()) {
+      try {
+        await component.shutdown();
+      } catch (err) {
+        this.log.error({ err, component: id }, 'shutdown failed');
+      }
+    }
+    this.started.length = 0;
+  }
+}
