@@ -14,7 +14,7 @@ fi
 
 # 2. Build dist/ (the CLI tests run the real binary).
 log "building"
-npx tsc -p tsconfig.build.json || { echo "0 passed, 1 failed"; exit 1; }
+npm run --silent build || { echo "0 passed, 1 failed"; exit 1; }
 
 # 3. Run every test with a JSON report beside the console output.
 mkdir -p .test-output

@@ -4,7 +4,7 @@ import { loadConfigString } from '../config/load-config.js';
 import { parseDuration } from '../config/duration.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
 import { MeterCatalog } from '../metering/meters.js';
-import { formatNanos } from '../metering/units.js';
+import { formatNanos, parseDecimal } from '../metering/units.js';
 import { expectedBilledNanos, groundTruth } from '../receivers/simulator/ground-truth.js';
 import { loadScenario } from '../receivers/simulator/load-scenario.js';
 import { buildTimeline } from '../receivers/simulator/timeline.js';
@@ -157,20 +157,31 @@ const COLUMNS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 function renderTenantTable(c: DemoComparison): string {
-  const skus = [...new Set(Object.values(c.tenants).flatMap((m) => Object.keys(m.gpu_hours ?? {})))].sort();
-  const header = ['tenant', ...COLUMNS.map(([, label]) => label), ...skus.map((s) => `GPU-h ${s}`)];
+  const tenants = Object.keys(c.tenants).sort();
   const cell = (nanos: string | undefined) => (nanos === undefined ? '' : trimDecimals(nanos));
-  const rows = Object.keys(c.tenants)
-    .sort()
-    .map((tenant) => {
-      const meters = c.tenants[tenant] ?? {};
-      return [
-        tenant,
-        ...COLUMNS.map(([code]) => cell(meters[code]?.all?.billed)),
-        ...skus.map((s) => cell(meters.gpu_hours?.[s]?.billed)),
-      ];
-    });
-  return renderTable(header, rows);
+  const gpuTotal = (tenant: string) => {
+    const skus = Object.values(c.tenants[tenant]?.gpu_hours ?? {});
+    if (skus.length === 0) return undefined;
+    return formatNanos(skus.reduce((sum, f) => sum + parseDecimal(f.billed), 0n));
+  };
+  const usage = renderTable(
+    ['tenant', ...COLUMNS.map(([, label]) => label), 'GPU-h'],
+    tenants.map((tenant) => [
+      tenant,
+      ...COLUMNS.map(([code]) => cell(c.tenants[tenant]?.[code]?.all?.billed)),
+      cell(gpuTotal(tenant)),
+    ]),
+  );
+  const gpuRows = tenants.flatMap((tenant) =>
+    Object.entries(c.tenants[tenant]?.gpu_hours ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([sku, f]) => {
+        const [gpu = sku, mig = ''] = sku.split('/');
+        return [tenant, gpu, mig, cell(f.billed), cell(f.truth)];
+      }),
+  );
+  const gpu = renderTable(['tenant', 'GPU SKU', 'MIG profile', 'GPU-h billed', 'GPU-h truth'], gpuRows);
+  return `Usage per tenant\n\n${usage}\n\nGPU-hours by SKU\n\n${gpu}`;
 }
 
 /** `1234.567890123` → `1234.568` for the table (the JSON keeps every decimal). */

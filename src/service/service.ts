@@ -211,8 +211,7 @@ export class Service {
         component: {
           start: async () => {},
           shutdown: async () => {
-            await worker.stop(this.options.drainTimeoutMs ?? 10_000);
-            await exporter.shutdown?.();
+            await worker.stop(this.options.drainTimeoutMs ?? 10_000); // also shuts the exporter down
           },
         },
       });

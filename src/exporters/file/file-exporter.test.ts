@@ -91,3 +91,17 @@ describe('file exporter', () => {
     expect(ids).toEqual(records.map((r) => r.id));
   });
 });
+
+describe('FileExporter after a crash', () => {
+  it('cuts a torn last line before appending again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-file-torn-'));
+    const path = join(dir, 'records.jsonl');
+    writeFileSync(path, '{"id":"a"}\n{"id":"b"}\n{"id":"c","da');
+    const exporter = new FileExporter(path);
+    const record = makeRecord({ windowStart: Date.UTC(2026, 0, 1) });
+    await exporter.push([record], new AbortController().signal);
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['a', 'b', record.id]);
+  });
+});

@@ -24,6 +24,7 @@ export class FileExporter implements UsageExporter {
     try {
       if (!this.dirReady) {
         await mkdir(dirname(this.path), { recursive: true });
+        await dropTornLine(this.path);
         this.dirReady = true;
       }
       const file = await open(this.path, 'a');
@@ -37,5 +38,40 @@ export class FileExporter implements UsageExporter {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
       throw new TransientError(`cannot append to ${this.path}: ${code}`, { cause: err });
     }
+  }
+}
+
+/**
+ * A crash in the middle of an append can leave a partial last line. Its batch was never acknowledged, so
+ * the delivery helper sends it again: cut the torn line off before the first append of this process.
+ */
+async function dropTornLine(path: string): Promise<void> {
+  let file: Awaited<ReturnType<typeof open>>;
+  try {
+    file = await open(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const { size } = await file.stat();
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const { bytesRead } = await file.read(chunk, 0, end - start, start);
+      const newline = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (newline >= 0) {
+        end = start + newline + 1;
+        break;
+      }
+      end = start;
+    }
+    if (end < size) {
+      await file.truncate(end);
+      await file.sync();
+    }
+  } finally {
+    await file.close();
   }
 }

@@ -18,7 +18,11 @@ const h100 = 'nvidia-h100-80gb-hbm3';
 
 /** Expected [series, base·ms numerator, denominator] of testdata/tiny.yaml over [start, end), by hand. */
 function handComputed(): [SeriesId, bigint, bigint][] {
-  const s = (meter: string, tenant: string, attributes: Record<string, string> = {}): SeriesId => ({ meter, tenant, attributes });
+  const s = (meter: string, tenant: string, attributes: Record<string, string> = {}): SeriesId => ({
+    meter,
+    tenant,
+    attributes,
+  });
   const od = { capacity_type: 'on-demand' };
   const spot = { capacity_type: 'spot' };
   // acme's two `train` jobs: 60 s each Running (the 5 s Pending do not count); effective requests are
@@ -101,8 +105,8 @@ describe('groundTruth', () => {
     // Control plane 59m40s = 0.99444… h → floor at the nano.
     expect(nanos.get(seriesKey({ meter: 'controlplane_hours', tenant: 'vc', attributes: {} }))).toBe(994_444_444n);
     // 5Gi for 59m40s = 4.97222… GiB·h.
-    expect(nanos.get(seriesKey({ meter: 'storage_gb_hours', tenant: 'vc', attributes: { storage_class: 'standard' } }))).toBe(
-      4_972_222_222n,
-    );
+    expect(
+      nanos.get(seriesKey({ meter: 'storage_gb_hours', tenant: 'vc', attributes: { storage_class: 'standard' } })),
+    ).toBe(4_972_222_222n);
   });
 });

@@ -45,7 +45,10 @@ export function groundTruth(timeline: Timeline, range: { from?: EpochMs; to?: Ep
     const ms = BigInt(b - a);
     for (const h of o.holdings) {
       let byPer = sums.get(h.key);
-      if (!byPer) sums.set(h.key, (byPer = new Map()));
+      if (!byPer) {
+        byPer = new Map();
+        sums.set(h.key, byPer);
+      }
       byPer.set(h.per, (byPer.get(h.per) ?? 0n) + h.quantity * ms);
     }
   };

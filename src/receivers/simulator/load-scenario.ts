@@ -10,12 +10,12 @@ const BUILT_IN = /^[a-z0-9][a-z0-9-]*$/;
 
 /**
  * The folder of the built-in scenarios. Next to this module in the source tree; when running from
- * `dist/`, the YAML files are not compiled, so fall back to the source folder beside it.
+ * `dist/` (rootDir `src`), tsc does not copy YAML, so fall back to `src/` beside `dist/`.
  */
 function scenariosDir(): string {
   const here = fileURLToPath(new URL('./scenarios/', import.meta.url));
   if (existsSync(here)) return here;
-  return here.replace(/[\\/]dist[\\/]/, '/');
+  return here.replace(/[\\/]dist[\\/]/, '/src/');
 }
 
 /** Names of the built-in scenarios (`ai-cloud`, …). */
@@ -63,9 +63,14 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
   }
   const result = scenarioSchema.safeParse(doc.toJS() ?? {});
   if (!result.success) {
-    throw new ScenarioError(formatIssues(result.error.issues).map((l) => `${source}: ${l}`).join('\n'), {
-      cause: result.error,
-    });
+    throw new ScenarioError(
+      formatIssues(result.error.issues)
+        .map((l) => `${source}: ${l}`)
+        .join('\n'),
+      {
+        cause: result.error,
+      },
+    );
   }
   return result.data;
 }

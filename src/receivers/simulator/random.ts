@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { xoroshiro128plus } from 'pure-rand';
 import type { RandomGenerator } from 'pure-rand';
+import { xoroshiro128plus } from 'pure-rand';
 
 /** A closed range of milliseconds, `5s..120s` in a scenario. */
 export interface MsRange {

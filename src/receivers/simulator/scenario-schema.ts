@@ -5,14 +5,21 @@ import type { MsRange } from './random.js';
 
 /** The scenario format (README.md has the reference table). Strict: unknown keys are errors. */
 
-const positiveInt = () => z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
-const countInt = () => z.int({ error: 'expected a non-negative integer' }).nonnegative({ error: 'expected a non-negative integer' });
-const positiveNumber = () => z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' });
-const probability = () => z.number({ error: 'expected a probability in [0, 1]' }).min(0, { error: 'expected a probability in [0, 1]' }).max(1, { error: 'expected a probability in [0, 1]' });
-const dnsLabel = () =>
+const positiveInt = () =>
+  z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+const countInt = () =>
+  z.int({ error: 'expected a non-negative integer' }).nonnegative({ error: 'expected a non-negative integer' });
+const positiveNumber = () =>
+  z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' });
+const probability = () =>
   z
-    .string({ error: 'expected a name' })
-    .regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, { error: 'expected a lower-case DNS label of at most 42 characters' });
+    .number({ error: 'expected a probability in [0, 1]' })
+    .min(0, { error: 'expected a probability in [0, 1]' })
+    .max(1, { error: 'expected a probability in [0, 1]' });
+const dnsLabel = () =>
+  z.string({ error: 'expected a name' }).regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, {
+    error: 'expected a lower-case DNS label of at most 42 characters',
+  });
 
 /** `5s..120s` (uniform) or `60s` (fixed) → { min, max } in ms. */
 const durationRange = () =>
@@ -24,7 +31,11 @@ const durationRange = () =>
       if (parts.length > 2 || max < min) throw new Error();
       return { min, max };
     } catch {
-      ctx.issues.push({ code: 'custom', input: text, message: 'expected a duration range such as 5s..120s (min ≤ max)' });
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        message: 'expected a duration range such as 5s..120s (min ≤ max)',
+      });
       return z.NEVER;
     }
   });
@@ -35,7 +46,11 @@ const quantity = (scale: bigint, unit: string, example: string) =>
     const text = String(v);
     const base = quantityToBase(text, scale);
     if (base === undefined || base <= 0n) {
-      ctx.issues.push({ code: 'custom', input: v, message: `expected a positive quantity in whole ${unit} such as ${example}` });
+      ctx.issues.push({
+        code: 'custom',
+        input: v,
+        message: `expected a positive quantity in whole ${unit} such as ${example}`,
+      });
       return z.NEVER;
     }
     return text;
@@ -49,7 +64,11 @@ export const timestamp = () =>
   z.string({ error: 'expected an RFC 3339 timestamp' }).transform((text, ctx) => {
     const ms = Date.parse(text);
     if (!RFC3339.test(text) || Number.isNaN(ms)) {
-      ctx.issues.push({ code: 'custom', input: text, message: 'expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z' });
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        message: 'expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z',
+      });
       return z.NEVER;
     }
     return ms;
@@ -122,7 +141,9 @@ const nodePoolSchema = z.strictObject({
   zone: z.string().min(1),
   count: positiveInt(),
   dedicated_to: z.string().optional(),
-  churn: z.strictObject({ mean_interval: duration(), replacement_delay: durationRange().prefault('1m..5m') }).optional(),
+  churn: z
+    .strictObject({ mean_interval: duration(), replacement_delay: durationRange().prefault('1m..5m') })
+    .optional(),
 });
 
 export const scenarioSchema = z
@@ -148,34 +169,41 @@ export const scenarioSchema = z
     const namespaces = new Set<string>();
     s.tenants.forEach((t, i) => {
       const ns = t.kind === 'vcluster' ? `vcluster-${t.name}` : t.name;
-      if (s.tenants.findIndex((o) => o.name === t.name) !== i) issue(['tenants', i, 'name'], `duplicate tenant "${t.name}"`);
+      if (s.tenants.findIndex((o) => o.name === t.name) !== i)
+        issue(['tenants', i, 'name'], `duplicate tenant "${t.name}"`);
       else if (namespaces.has(ns)) issue(['tenants', i, 'name'], `namespace "${ns}" is used by another tenant`);
       namespaces.add(ns);
       if (t.deleted_at !== undefined && t.deleted_at <= t.created_at)
         issue(['tenants', i, 'deleted_at'], 'must be after created_at');
-      t.jobs.forEach((j, k) => {
+      for (const [k, j] of t.jobs.entries()) {
         const pool = pools.get(j.pool);
         const at = ['tenants', i, 'jobs', k];
         if ((j.rate_per_hour === undefined) === (j.at === undefined))
           issue(at, 'expected exactly one of rate_per_hour and at');
-        if (!pool) return issue([...at, 'pool'], `unknown node pool "${j.pool}"`);
+        if (!pool) {
+          issue([...at, 'pool'], `unknown node pool "${j.pool}"`);
+          continue;
+        }
         if (pool.dedicated_to !== undefined && pool.dedicated_to !== t.name)
           issue([...at, 'pool'], `node pool "${j.pool}" is dedicated to ${pool.dedicated_to}`);
         if (j.gpus > pool.gpus_per_node * (pool.gpu_replicas ?? 1) || (j.gpus > 0 && pool.mig))
           issue([...at, 'gpus'], `node pool "${j.pool}" has no ${j.gpus} nvidia.com/gpu per node`);
         if (j.gpus > 0 && pool.dedicated_to === undefined && pool.gpu_replicas !== undefined)
           issue([...at, 'gpus'], 'GPU jobs on shared time-sliced pools are not modelled');
-      });
+      }
     });
     s.node_pools.forEach((p, i) => {
       const at = ['node_pools', i];
-      if (s.node_pools.findIndex((o) => o.name === p.name) !== i) issue([...at, 'name'], `duplicate node pool "${p.name}"`);
+      if (s.node_pools.findIndex((o) => o.name === p.name) !== i)
+        issue([...at, 'name'], `duplicate node pool "${p.name}"`);
       if (p.dedicated_to !== undefined) {
         const owner = tenants.get(p.dedicated_to);
         if (!owner) issue([...at, 'dedicated_to'], `unknown tenant "${p.dedicated_to}"`);
-        else if (owner.kind === 'unlabelled') issue([...at, 'dedicated_to'], 'an unlabelled tenant cannot hold dedicated nodes');
+        else if (owner.kind === 'unlabelled')
+          issue([...at, 'dedicated_to'], 'an unlabelled tenant cannot hold dedicated nodes');
       }
-      if (p.gpus_per_node > 0 && p.gpu_product === undefined) issue([...at, 'gpu_product'], 'required when gpus_per_node > 0');
+      if (p.gpus_per_node > 0 && p.gpu_product === undefined)
+        issue([...at, 'gpu_product'], 'required when gpus_per_node > 0');
       if (p.gpus_per_node === 0 && (p.gpu_product !== undefined || p.mig || p.gpu_replicas))
         issue([...at, 'gpus_per_node'], 'expected a positive integer with gpu_product, mig or gpu_replicas');
       if (p.mig && p.gpu_replicas !== undefined) issue([...at, 'gpu_replicas'], 'cannot be combined with mig');

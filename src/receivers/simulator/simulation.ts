@@ -77,12 +77,24 @@ export function nodeHoldings(pool: NodePoolSpec, tenant: string): Holding[] {
   const ct = pool.capacity_type;
   const out: Holding[] = [
     {
-      series: { meter: 'node_hours', tenant, attributes: { instance_type: pool.instance_type, capacity_type: ct, zone: pool.zone } },
+      series: {
+        meter: 'node_hours',
+        tenant,
+        attributes: { instance_type: pool.instance_type, capacity_type: ct, zone: pool.zone },
+      },
       quantity: 1n,
       per: 1n,
     },
-    { series: { meter: 'cpu_core_hours', tenant, attributes: { capacity_type: ct } }, quantity: millicores(pool.cpu), per: 1n },
-    { series: { meter: 'memory_gb_hours', tenant, attributes: { capacity_type: ct } }, quantity: bytes(pool.memory), per: 1n },
+    {
+      series: { meter: 'cpu_core_hours', tenant, attributes: { capacity_type: ct } },
+      quantity: millicores(pool.cpu),
+      per: 1n,
+    },
+    {
+      series: { meter: 'memory_gb_hours', tenant, attributes: { capacity_type: ct } },
+      quantity: bytes(pool.memory),
+      per: 1n,
+    },
   ];
   if (pool.gpus_per_node > 0 && pool.gpu_product !== undefined) {
     const gpu_sku = pool.gpu_product.toLowerCase();
@@ -187,12 +199,14 @@ class SimulationRun implements SimContext {
       this.remove(namespaceObject(t.namespace, nsUid, t.from, labelled), t.until),
     );
     if (t.spec.kind === 'vcluster') this.createControlPlane(t);
-    t.spec.jobs.forEach((job, i) => startJobStream(this, t, job, this.stream(`jobs/${t.name}/${i}`)));
+    for (const [i, job] of t.spec.jobs.entries()) startJobStream(this, t, job, this.stream(`jobs/${t.name}/${i}`));
     t.spec.pvcs.forEach((spec, i) => {
       for (let k = 0; k < spec.count; k++) {
         const name = t.spec.kind === 'vcluster' ? `${spec.name}-${k}-x-default-x-${t.name}` : `${spec.name}-${k}`;
         const labels: Record<string, string> =
-          t.spec.kind === 'vcluster' ? { 'vcluster.loft.sh/managed-by': t.name, 'vcluster.loft.sh/namespace': 'default' } : {};
+          t.spec.kind === 'vcluster'
+            ? { 'vcluster.loft.sh/managed-by': t.name, 'vcluster.loft.sh/namespace': 'default' }
+            : {};
         startPvc(this, t, { name, labels, spec }, this.stream(`pvc/${t.name}/${i}/${k}`));
       }
     });
@@ -208,7 +222,9 @@ class SimulationRun implements SimContext {
     if (readyAt < t.until) {
       this.schedule(readyAt, Phase.Infrastructure, () => {
         this.upsert(vclusterStatefulSet(t.name, t.namespace, uid, t.from, 1), readyAt);
-        this.hold(uid, readyAt, [{ series: { meter: 'controlplane_hours', tenant: t.billedAs, attributes: {} }, quantity: 1n, per: 1n }]);
+        this.hold(uid, readyAt, [
+          { series: { meter: 'controlplane_hours', tenant: t.billedAs, attributes: {} }, quantity: 1n, per: 1n },
+        ]);
       });
     }
     this.schedule(t.until, Phase.Teardown, () => {
@@ -216,7 +232,13 @@ class SimulationRun implements SimContext {
       this.hold(uid, t.until, []);
     });
     const cp = { app: 'vcluster', release: t.name };
-    const svc = { name: t.name, namespace: t.namespace, uid: this.uid(`Service/${t.namespace}/${t.name}`), labels: cp, createdAt: t.from };
+    const svc = {
+      name: t.name,
+      namespace: t.namespace,
+      uid: this.uid(`Service/${t.namespace}/${t.name}`),
+      labels: cp,
+      createdAt: t.from,
+    };
     this.schedule(t.from, Phase.Workload, () => this.upsert(serviceObject(svc, 'ClusterIP', false), t.from));
     this.schedule(t.until, Phase.Workload, () => this.remove(serviceObject(svc, 'ClusterIP', false), t.until));
     // The etcd volume is claimed with the StatefulSet and bound when the control plane becomes ready.
@@ -245,7 +267,8 @@ class SimulationRun implements SimContext {
       if (owner) this.hold(node.uid, endsAt, []);
       if (endsAt < until && spec.churn) {
         const next = endsAt + rng.ms(spec.churn.replacement_delay);
-        if (next < until) this.schedule(next, Phase.Infrastructure, () => this.createNode(pool, slot, gen + 1, next, rng));
+        if (next < until)
+          this.schedule(next, Phase.Infrastructure, () => this.createNode(pool, slot, gen + 1, next, rng));
       }
     });
   }

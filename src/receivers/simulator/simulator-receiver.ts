@@ -89,7 +89,8 @@ export class SimulatorReceiver implements HoldingsReceiver {
     const paceStart = performance.now();
     let tick = Math.floor(from / step) * step + step;
     const advance = async (to: EpochMs) => {
-      if (typeof config.speed === 'number') await this.sleep(paceStart + (to - from) / config.speed - performance.now());
+      if (typeof config.speed === 'number')
+        await this.sleep(paceStart + (to - from) / config.speed - performance.now());
       else await yieldToLoop();
       if (this.stopping) return;
       await this.next.advance(to);

@@ -80,7 +80,8 @@ describe('buildTimeline', () => {
       else expect(prev.uid).toBe(o.uid);
       if (o.kind === 'Pod') {
         if (o.nodeName !== undefined) expect(live.get(`Node/${o.nodeName}`)?.kind, ref).toBe('Node');
-        if (o.phase === 'Running' && (prev as typeof o | undefined)?.phase !== 'Running') expect(o.startedAt).toBe(e.at);
+        if (o.phase === 'Running' && (prev as typeof o | undefined)?.phase !== 'Running')
+          expect(o.startedAt).toBe(e.at);
         if (o.phase === 'Succeeded' || o.phase === 'Failed') expect(o.finishedAt).toBe(e.at);
       }
       live.set(ref, o);

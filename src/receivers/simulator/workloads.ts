@@ -11,7 +11,11 @@ const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 86_400_000;
 
 /** Name and labels of an object synced from a vCluster (`<name>-x-default-x-<vc>`), or a plain namespaced one. */
-function tenantObject(t: SimTenant, name: string, extra: Record<string, string> = {}): { name: string; labels: Record<string, string> } {
+function tenantObject(
+  t: SimTenant,
+  name: string,
+  extra: Record<string, string> = {},
+): { name: string; labels: Record<string, string> } {
   if (t.spec.kind !== 'vcluster') return { name, labels: extra };
   return {
     name: `${name}-x-default-x-${t.name}`,
@@ -20,7 +24,11 @@ function tenantObject(t: SimTenant, name: string, extra: Record<string, string> 
 }
 
 /** Effective request of one resource: max(max over init containers, sum over app containers). */
-function effective(pod: { containers: readonly ContainerResources[]; initContainers: readonly ContainerResources[] }, parse: (q: string) => bigint, key: string): bigint {
+function effective(
+  pod: { containers: readonly ContainerResources[]; initContainers: readonly ContainerResources[] },
+  parse: (q: string) => bigint,
+  key: string,
+): bigint {
   let sum = 0n;
   for (const c of pod.containers) sum += c.requests[key] === undefined ? 0n : parse(c.requests[key]);
   let max = sum;
@@ -35,13 +43,25 @@ function effective(pod: { containers: readonly ContainerResources[]; initContain
 function podHoldings(pod: PodObject, node: LiveNode, tenant: string): Holding[] {
   const capacity_type = node.pool.spec.capacity_type;
   const out: Holding[] = [
-    { series: { meter: 'cpu_core_hours', tenant, attributes: { capacity_type } }, quantity: effective(pod, millicores, 'cpu'), per: 1n },
-    { series: { meter: 'memory_gb_hours', tenant, attributes: { capacity_type } }, quantity: effective(pod, bytes, 'memory'), per: 1n },
+    {
+      series: { meter: 'cpu_core_hours', tenant, attributes: { capacity_type } },
+      quantity: effective(pod, millicores, 'cpu'),
+      per: 1n,
+    },
+    {
+      series: { meter: 'memory_gb_hours', tenant, attributes: { capacity_type } },
+      quantity: effective(pod, bytes, 'memory'),
+      per: 1n,
+    },
   ];
   const gpus = effective(pod, BigInt, 'nvidia.com/gpu');
   const product = node.pool.spec.gpu_product;
   if (gpus > 0n && product !== undefined) {
-    out.push({ series: { meter: 'gpu_hours', tenant, attributes: { gpu_sku: product.toLowerCase(), capacity_type } }, quantity: gpus, per: 1n });
+    out.push({
+      series: { meter: 'gpu_hours', tenant, attributes: { gpu_sku: product.toLowerCase(), capacity_type } },
+      quantity: gpus,
+      per: 1n,
+    });
   }
   return out;
 }
@@ -192,8 +212,16 @@ export function startPvc(ctx: SimContext, t: SimTenant, plan: PvcPlan, rng: Rand
 export function startLoadBalancers(ctx: SimContext, t: SimTenant, spec: LoadBalancerSpec, rng: RandomStream): void {
   let n = 0;
   const create = (at: EpochMs, lifetime: number) => {
-    const { name, labels } = tenantObject(t, `ingress-${(n++).toString(36).padStart(4, '0')}`, { 'app.kubernetes.io/name': 'ingress-nginx' });
-    const id: ObjectIdentity = { name, namespace: t.namespace, uid: ctx.uid(`Service/${t.namespace}/${name}`), labels, createdAt: at };
+    const { name, labels } = tenantObject(t, `ingress-${(n++).toString(36).padStart(4, '0')}`, {
+      'app.kubernetes.io/name': 'ingress-nginx',
+    });
+    const id: ObjectIdentity = {
+      name,
+      namespace: t.namespace,
+      uid: ctx.uid(`Service/${t.namespace}/${name}`),
+      labels,
+      createdAt: at,
+    };
     const gone = Math.min(at + lifetime, t.until);
     const ready = at + rng.ms(spec.provisioning_delay);
     let hasIngress = false;
@@ -202,7 +230,9 @@ export function startLoadBalancers(ctx: SimContext, t: SimTenant, spec: LoadBala
       ctx.schedule(ready, Phase.Workload, () => {
         hasIngress = true;
         ctx.upsert(serviceObject(id, 'LoadBalancer', true), ready);
-        ctx.hold(id.uid, ready, [{ series: { meter: 'loadbalancer_hours', tenant: t.billedAs, attributes: {} }, quantity: 1n, per: 1n }]);
+        ctx.hold(id.uid, ready, [
+          { series: { meter: 'loadbalancer_hours', tenant: t.billedAs, attributes: {} }, quantity: 1n, per: 1n },
+        ]);
       });
     }
     ctx.schedule(gone, Phase.Workload, () => {

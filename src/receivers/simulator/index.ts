@@ -1,0 +1,10 @@
+export { type SimulatorConfig, type SimulatorConfigInput, simulatorConfigSchema } from './config.js';
+export { simulatorFactory, timelineOptions } from './factory.js';
+export { expectedBilledNanos, type GroundTruth, groundTruth, type TruthEntry } from './ground-truth.js';
+export { builtInScenarios, loadScenario, parseScenario } from './load-scenario.js';
+export { MANAGED_BY_LABEL, TENANT_LABEL } from './object-shapes.js';
+export type { JobSpec, LoadBalancerSpec, NodePoolSpec, PvcSpec, Scenario, TenantSpec } from './scenario-schema.js';
+export { scenarioSchema } from './scenario-schema.js';
+export type { SimItem, TruthMark } from './simulation.js';
+export { SimulatorReceiver, type SimulatorStatus } from './simulator-receiver.js';
+export { buildTimeline, scenarioEnd, type Timeline, type TimelineOptions } from './timeline.js';
