@@ -97,7 +97,12 @@ describe('reportCommand', () => {
         start,
         records(start, [
           ['team-gpu', 'gpu_hours', { gpu_sku: H100, capacity_type: 'on-demand' }, 8n * W],
-          ['team-alpha', 'gpu_hours', { gpu_sku: H100, mig_profile: '1g.10gb', capacity_type: 'on-demand' }, 142_857_142n],
+          [
+            'team-alpha',
+            'gpu_hours',
+            { gpu_sku: H100, mig_profile: '1g.10gb', capacity_type: 'on-demand' },
+            142_857_142n,
+          ],
           ['team-beta', 'cpu_core_hours', { capacity_type: 'spot' }, 3_500_000_000n],
           ['team-beta', 'storage_gb_hours', { storage_class: 'gp3' }, 500n * W],
           ['team-beta', 'node_hours', { instance_type: 'custom "x", large', capacity_type: 'spot', zone: 'z1' }, W],
@@ -134,15 +139,42 @@ rules:
     expect(await reportCommand({ store: storePath, ...jan, format: 'csv', priceBook: bookPath }, out)).toBe(0);
     const [header, ...rows] = parseCsv(out.stdout);
     expect(header).toEqual([
-      'tenant', 'meter', 'gpu_sku', 'mig_profile', 'capacity_type', 'instance_type', 'storage_class', 'zone',
-      'quantity', 'unit', 'records', 'rate', 'discount_percent', 'amount', 'currency',
+      'tenant',
+      'meter',
+      'gpu_sku',
+      'mig_profile',
+      'capacity_type',
+      'instance_type',
+      'storage_class',
+      'zone',
+      'quantity',
+      'unit',
+      'records',
+      'rate',
+      'discount_percent',
+      'amount',
+      'currency',
     ]);
     const expected = [
       // tenant, meter, gpu_sku, mig_profile, capacity_type, instance_type, storage_class, zone, quantity, unit, records, rate, discount
       ['team-alpha', 'gpu_hours', H100, '1g.10gb', 'on-demand', '', '', '', '0.285714284', 'h', '2', '2.99', '0'],
       ['team-beta', 'cpu_core_hours', '', '', 'spot', '', '', '', '7.000000000', 'h', '2', '0.035', '12.5'],
       ['team-beta', 'gpu_hours', 'nvidia-b200', '', 'on-demand', '', '', '', '2.000000000', 'h', '2', '', ''],
-      ['team-beta', 'node_hours', '', '', 'spot', 'custom "x", large', '', 'z1', '2.000000000', 'h', '2', '0.333333333', '12.5'],
+      [
+        'team-beta',
+        'node_hours',
+        '',
+        '',
+        'spot',
+        'custom "x", large',
+        '',
+        'z1',
+        '2.000000000',
+        'h',
+        '2',
+        '0.333333333',
+        '12.5',
+      ],
       ['team-beta', 'storage_gb_hours', '', '', '', '', 'gp3', '', '1000.000000000', 'GiB.h', '2', '0.00011', '0'],
       ['team-gpu', 'gpu_hours', H100, '', 'on-demand', '', '', '', '16.000000000', 'h', '2', '2.49', '0'],
     ];
@@ -155,7 +187,9 @@ rules:
     // spot-check the independent arithmetic itself: 2 h × 0.333333333 × 0.875 = 0.583333332… → 0.58
     expect(rows[3]?.[13]).toBe('0.58');
     expect(rows[0]?.[13]).toBe('0.85'); // 0.285714284 × 2.99 = 0.85428570916
-    expect(out.stderr).toBe('warning: no rate in the price book for 1 series (no amount shown): gpu_hours{capacity_type=on-demand,gpu_sku=nvidia-b200}\n');
+    expect(out.stderr).toBe(
+      'warning: no rate in the price book for 1 series (no amount shown): gpu_hours{capacity_type=on-demand,gpu_sku=nvidia-b200}\n',
+    );
   });
 
   it('prints unpriced CSV without a price book, and every window without --from/--to', async () => {
@@ -179,10 +213,16 @@ rules:
       total: string;
     };
     expect([doc.from, doc.to, doc.currency]).toEqual(['2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', 'USD']);
-    expect(doc.rows.find((r) => r.tenant === 'team-alpha')).toMatchObject({ amount: '0.85', amount_exact: '0.85428570916', charge: 'usage' });
+    expect(doc.rows.find((r) => r.tenant === 'team-alpha')).toMatchObject({
+      amount: '0.85',
+      amount_exact: '0.85428570916',
+      charge: 'usage',
+    });
     const toCents = (s: string) => BigInt(s.replace('.', ''));
     for (const [tenant, total] of Object.entries(doc.totals)) {
-      const sum = doc.rows.filter((r) => r.tenant === tenant && r.amount !== null).reduce((a, r) => a + toCents(r.amount ?? '0'), 0n);
+      const sum = doc.rows
+        .filter((r) => r.tenant === tenant && r.amount !== null)
+        .reduce((a, r) => a + toCents(r.amount ?? '0'), 0n);
       expect(toCents(total), tenant).toBe(sum);
     }
     // team-beta: 7 h × 0.035 × 0.875 = 0.21 + 2 h × 0.333333333 × 0.875 = 0.58 + 1000 GiB·h × 0.00011 = 0.11
@@ -194,7 +234,9 @@ rules:
     const out = capture();
     expect(await reportCommand({ store: storePath, ...jan, format: 'table', priceBook: bookPath }, out)).toBe(0);
     const lines = out.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^tenant\s+meter\s+attributes\s+quantity\s+unit\s+records\s+rate\s+discount %\s+amount \(USD\)$/);
+    expect(lines[0]).toMatch(
+      /^tenant\s+meter\s+attributes\s+quantity\s+unit\s+records\s+rate\s+discount %\s+amount \(USD\)$/,
+    );
     expect(lines.filter((l) => /^\S+\s+total\s/.test(l)).map((l) => l.split(/\s+/))).toEqual([
       ['team-alpha', 'total', '0.85'],
       ['team-beta', 'total', '0.90'],
@@ -217,8 +259,14 @@ rules:
   it.each([
     [{ format: 'xml' }, /^meterbridge report: --format: "xml" is not one of table, csv, json\n$/],
     [{ format: 'csv', from: 'yesterday' }, /^meterbridge report: --from: "yesterday" is not an RFC 3339 time/],
-    [{ format: 'csv', from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' }, /--from \(2026-02-01T00:00:00Z\) must be before --to/],
-    [{ format: 'csv', priceBook: '/nonexistent/book.yaml' }, /^meterbridge report: \/nonexistent\/book\.yaml: cannot read the price book \(ENOENT\)\n$/],
+    [
+      { format: 'csv', from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' },
+      /--from \(2026-02-01T00:00:00Z\) must be before --to/,
+    ],
+    [
+      { format: 'csv', priceBook: '/nonexistent/book.yaml' },
+      /^meterbridge report: \/nonexistent\/book\.yaml: cannot read the price book \(ENOENT\)\n$/,
+    ],
   ])('rejects bad options with exit code 2 and one clear message: %j', async (opts, message) => {
     const out = capture();
     expect(await reportCommand({ store: storePath, ...opts }, out)).toBe(2);
@@ -229,7 +277,10 @@ rules:
 
   it('names every price book error with its path (through the CLI entry point)', async () => {
     const bad = join(dir, 'bad-book.yaml');
-    writeFileSync(bad, 'currency: USD\nrates:\n  - { meter: gpu_hours, rate: 2.49 }\n  - { meter: cpu_core_hours, rate: "x" }\n');
+    writeFileSync(
+      bad,
+      'currency: USD\nrates:\n  - { meter: gpu_hours, rate: 2.49 }\n  - { meter: cpu_core_hours, rate: "x" }\n',
+    );
     const out = capture();
     expect(await main(['report', '--store', storePath, '--format', 'csv', '--price-book', bad], out)).toBe(2);
     expect(out.stderr).toBe(
@@ -240,7 +291,10 @@ rules:
 
   it('runs through the CLI entry point with --price-book', async () => {
     const out = capture();
-    const code = await main(['report', '--store', storePath, '--from', jan.from, '--to', jan.to, '--format', 'csv', '--price-book', bookPath], out);
+    const code = await main(
+      ['report', '--store', storePath, '--from', jan.from, '--to', jan.to, '--format', 'csv', '--price-book', bookPath],
+      out,
+    );
     expect(code).toBe(0);
     expect(parseCsv(out.stdout)).toHaveLength(7);
   });

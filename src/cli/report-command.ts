@@ -36,7 +36,12 @@ export async function reportCommand(options: ReportOptions, output: Output): Pro
     book = options.priceBook === undefined ? undefined : loadPriceBook(options.priceBook);
   } catch (err) {
     if (err instanceof PriceBookError) {
-      output.err(err.lines().map((l) => `meterbridge report: ${l}`).join('\n'));
+      output.err(
+        err
+          .lines()
+          .map((l) => `meterbridge report: ${l}`)
+          .join('\n'),
+      );
       return EXIT_USAGE;
     }
     if (err instanceof MeterbridgeError) {

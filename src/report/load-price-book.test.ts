@@ -103,8 +103,12 @@ budgets:
     const dir = mkdtempSync(join(tmpdir(), 'price-book-'));
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'currency: USD\nrates: [\n');
-    expect(() => loadPriceBook(bad)).toThrow(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid YAML`));
-    expect(() => loadPriceBook(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: cannot read the price book \(ENOENT\)/);
+    expect(() => loadPriceBook(bad)).toThrow(
+      new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid YAML`),
+    );
+    expect(() => loadPriceBook(join(dir, 'missing.yaml'))).toThrow(
+      /missing\.yaml: cannot read the price book \(ENOENT\)/,
+    );
     expect(issuesOf('')).toEqual([
       'price-book.yaml: currency: is required (an ISO 4217 code such as USD)',
       'price-book.yaml: rates: is required (a list of rates)',

@@ -17,7 +17,9 @@ export class PriceBookError extends ConfigError {
   }
 
   lines(): string[] {
-    return this.issues.map((i) => (i.path === '' ? `${this.file}: ${i.message}` : `${this.file}: ${i.path}: ${i.message}`));
+    return this.issues.map((i) =>
+      i.path === '' ? `${this.file}: ${i.message}` : `${this.file}: ${i.path}: ${i.message}`,
+    );
   }
 }
 
@@ -76,17 +78,28 @@ function crossChecks(book: PriceBook): ConfigIssue[] {
     keys.forEach((key, i) => {
       const first = seen.get(key);
       if (first === undefined) seen.set(key, i);
-      else issues.push({ path: `${section}[${i}]`, message: `has the same selector as ${section}[${first}]: it would never apply` });
+      else
+        issues.push({
+          path: `${section}[${i}]`,
+          message: `has the same selector as ${section}[${first}]: it would never apply`,
+        });
     });
   };
-  firstSeen('rates', book.rates.map((r) => selector(r.meter, r.match)));
-  firstSeen('rules', book.rules.map((r) => selector(r.meter ?? '*', r.match)));
+  firstSeen(
+    'rates',
+    book.rates.map((r) => selector(r.meter, r.match)),
+  );
+  firstSeen(
+    'rules',
+    book.rules.map((r) => selector(r.meter ?? '*', r.match)),
+  );
   const budgets = new Map<string, number>();
   book.budgets.forEach((b, i) => {
     const key = `${b.tenant}|${b.period}`;
     const first = budgets.get(key);
     if (first === undefined) budgets.set(key, i);
-    else issues.push({ path: `budgets[${i}].tenant`, message: `${b.tenant} already has a budget at budgets[${first}]` });
+    else
+      issues.push({ path: `budgets[${i}].tenant`, message: `${b.tenant} already has a budget at budgets[${first}]` });
   });
   return issues;
 }

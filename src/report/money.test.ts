@@ -61,7 +61,12 @@ describe('lineAmount', () => {
 
 describe('roundHalfUp / formatMinor', () => {
   it('rounds halves up and formats minor units', () => {
-    expect([roundHalfUp(5n, 10n), roundHalfUp(4n, 10n), roundHalfUp(15n, 10n), roundHalfUp(0n, 3n)]).toEqual([1n, 0n, 2n, 0n]);
+    expect([roundHalfUp(5n, 10n), roundHalfUp(4n, 10n), roundHalfUp(15n, 10n), roundHalfUp(0n, 3n)]).toEqual([
+      1n,
+      0n,
+      2n,
+      0n,
+    ]);
     expect([formatMinor(797n, 2), formatMinor(5n, 2), formatMinor(0n, 2), formatMinor(42n, 0)]).toEqual([
       '7.97',
       '0.05',

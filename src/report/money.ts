@@ -20,7 +20,12 @@ export interface LineAmount {
 }
 
 /** `quantity × rate × (1 − discount/100)`, exact and rounded half-up to `decimals` digits. */
-export function lineAmount(quantityNanos: bigint, rateNanos: bigint, discountNanos: bigint, decimals: number): LineAmount {
+export function lineAmount(
+  quantityNanos: bigint,
+  rateNanos: bigint,
+  discountNanos: bigint,
+  decimals: number,
+): LineAmount {
   if (quantityNanos < 0n || rateNanos < 0n) throw new RangeError('quantity and rate must be ≥ 0');
   if (discountNanos < 0n || discountNanos > HUNDRED_PERCENT_NANOS) throw new RangeError('discount must be in [0, 100]');
   const numerator = quantityNanos * rateNanos * (HUNDRED_PERCENT_NANOS - discountNanos);

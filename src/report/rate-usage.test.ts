@@ -5,8 +5,22 @@ import { parseDecimal } from '../metering/units.js';
 import { parsePriceBook } from './load-price-book.js';
 import { type CostReport, rateUsage } from './rate-usage.js';
 
-function usage(tenant: string, meter: string, attributes: Record<string, string>, quantity: string, records = 1): SeriesUsage {
-  return { tenant, meter, attributes, series: seriesKey({ meter, tenant, attributes }), unit: 'h', nanos: parseDecimal(quantity), records };
+function usage(
+  tenant: string,
+  meter: string,
+  attributes: Record<string, string>,
+  quantity: string,
+  records = 1,
+): SeriesUsage {
+  return {
+    tenant,
+    meter,
+    attributes,
+    series: seriesKey({ meter, tenant, attributes }),
+    unit: 'h',
+    nanos: parseDecimal(quantity),
+    records,
+  };
 }
 
 const summary = (r: CostReport) =>
@@ -60,7 +74,14 @@ describe('rateUsage', () => {
       ],
       BOOK,
     );
-    expect(report.lines.map((l) => [l.attributes.gpu_sku, l.attributes.mig_profile, l.attributes.capacity_type, l.price?.rate])).toEqual([
+    expect(
+      report.lines.map((l) => [
+        l.attributes.gpu_sku,
+        l.attributes.mig_profile,
+        l.attributes.capacity_type,
+        l.price?.rate,
+      ]),
+    ).toEqual([
       [H100, undefined, 'on-demand', '2.49'],
       [H100, '1g.10gb', 'on-demand', '2.99'],
       ['nvidia-l4', undefined, 'on-demand', '1.00'],
@@ -78,7 +99,9 @@ describe('rateUsage', () => {
       ],
       BOOK,
     );
-    expect(summary(report).map((l) => [l.meter, l.attributes.capacity_type, l.attributes.zone, l.discount, l.amount])).toEqual([
+    expect(
+      summary(report).map((l) => [l.meter, l.attributes.capacity_type, l.attributes.zone, l.discount, l.amount]),
+    ).toEqual([
       ['cpu_core_hours', 'spot', undefined, '70', 105n], // 100 × 0.035 × 0.3 = 1.05
       ['cpu_core_hours', 'spot', 'z1', '80', 70n], // 2 attributes beat the meter-specific 1: 100 × 0.035 × 0.2 = 0.70
       ['gpu_hours', 'on-demand', undefined, '0', 1992n], // 8 × 2.49 = 19.92
@@ -102,7 +125,12 @@ describe('rateUsage', () => {
       ['t', 'gpu_hours', undefined],
       ['u', 'storage_gb_hours', undefined],
     ]);
-    expect(report.totals).toEqual(new Map([['t', 50n], ['u', 0n]]));
+    expect(report.totals).toEqual(
+      new Map([
+        ['t', 50n],
+        ['u', 0n],
+      ]),
+    );
     expect(report.warnings).toEqual([
       'no rate in the price book for 2 series (no amount shown): gpu_hours{gpu_sku=nvidia-l4}, storage_gb_hours{storage_class=gp3}',
     ]);
@@ -110,7 +138,10 @@ describe('rateUsage', () => {
 
   it('totals are the sum of the rounded line amounts', () => {
     const book = parsePriceBook('currency: USD\nrates: [{ meter: m, rate: "0.005" }]');
-    const report = rateUsage([usage('t', 'm', { a: '1' }, '1'), usage('t', 'm', { a: '2' }, '1'), usage('t', 'm', { a: '3' }, '1')], book);
+    const report = rateUsage(
+      [usage('t', 'm', { a: '1' }, '1'), usage('t', 'm', { a: '2' }, '1'), usage('t', 'm', { a: '3' }, '1')],
+      book,
+    );
     expect(report.lines.map((l) => l.price?.amount)).toEqual(Array(3).fill({ minor: 1n, exact: '0.005' }));
     expect(report.totals.get('t')).toBe(3n); // 0.03 as on the invoice, not round(0.015) = 0.02
   });
@@ -131,15 +162,64 @@ commitments:
     usage('team-gpu', 'gpu_hours', { gpu_sku: H100, capacity_type }, quantity, records);
 
   it('bills the committed quantity at the committed rate and the rest at the list rate (with discounts)', () => {
-    const report = rateUsage([h100('on-demand', '60', 4), h100('spot', '70', 6), usage('other', 'gpu_hours', { gpu_sku: H100 }, '10')], book, JAN);
+    const report = rateUsage(
+      [h100('on-demand', '60', 4), h100('spot', '70', 6), usage('other', 'gpu_hours', { gpu_sku: H100 }, '10')],
+      book,
+      JAN,
+    );
     expect(summary(report)).toEqual([
-      { tenant: 'other', meter: 'gpu_hours', attributes: { gpu_sku: H100 }, charge: 'usage', quantity: 10_000_000_000n, records: 1, rate: '2.49', discount: '0', amount: 2490n },
+      {
+        tenant: 'other',
+        meter: 'gpu_hours',
+        attributes: { gpu_sku: H100 },
+        charge: 'usage',
+        quantity: 10_000_000_000n,
+        records: 1,
+        rate: '2.49',
+        discount: '0',
+        amount: 2490n,
+      },
       // rows are drawn in report order: on-demand (60 h) first, then 40 h of spot
-      { tenant: 'team-gpu', meter: 'gpu_hours', attributes: { capacity_type: 'on-demand', gpu_sku: H100 }, charge: 'committed', quantity: 60_000_000_000n, records: 4, rate: '1.99', discount: '0', amount: 11940n },
-      { tenant: 'team-gpu', meter: 'gpu_hours', attributes: { capacity_type: 'spot', gpu_sku: H100 }, charge: 'committed', quantity: 40_000_000_000n, records: 6, rate: '1.99', discount: '0', amount: 7960n },
-      { tenant: 'team-gpu', meter: 'gpu_hours', attributes: { capacity_type: 'spot', gpu_sku: H100 }, charge: 'usage', quantity: 30_000_000_000n, records: 0, rate: '2.49', discount: '60', amount: 2988n },
+      {
+        tenant: 'team-gpu',
+        meter: 'gpu_hours',
+        attributes: { capacity_type: 'on-demand', gpu_sku: H100 },
+        charge: 'committed',
+        quantity: 60_000_000_000n,
+        records: 4,
+        rate: '1.99',
+        discount: '0',
+        amount: 11940n,
+      },
+      {
+        tenant: 'team-gpu',
+        meter: 'gpu_hours',
+        attributes: { capacity_type: 'spot', gpu_sku: H100 },
+        charge: 'committed',
+        quantity: 40_000_000_000n,
+        records: 6,
+        rate: '1.99',
+        discount: '0',
+        amount: 7960n,
+      },
+      {
+        tenant: 'team-gpu',
+        meter: 'gpu_hours',
+        attributes: { capacity_type: 'spot', gpu_sku: H100 },
+        charge: 'usage',
+        quantity: 30_000_000_000n,
+        records: 0,
+        rate: '2.49',
+        discount: '60',
+        amount: 2988n,
+      },
     ]);
-    expect(report.totals).toEqual(new Map([['other', 2490n], ['team-gpu', 11940n + 7960n + 2988n]]));
+    expect(report.totals).toEqual(
+      new Map([
+        ['other', 2490n],
+        ['team-gpu', 11940n + 7960n + 2988n],
+      ]),
+    );
     expect(report.warnings).toEqual([]);
   });
 
@@ -153,7 +233,12 @@ commitments:
   });
 
   it('applies commitments only to a report of exactly one calendar month, and says so otherwise', () => {
-    for (const range of [{}, { from: JAN.from }, { from: JAN.from, to: JAN.to + 1 }, { from: Date.UTC(2026, 0, 2), to: Date.UTC(2026, 1, 2) }]) {
+    for (const range of [
+      {},
+      { from: JAN.from },
+      { from: JAN.from, to: JAN.to + 1 },
+      { from: Date.UTC(2026, 0, 2), to: Date.UTC(2026, 1, 2) },
+    ]) {
       const report = rateUsage([h100('on-demand', '60')], book, range);
       expect(summary(report).map((l) => [l.charge, l.rate, l.amount])).toEqual([['usage', '2.49', 14940n]]);
       expect(report.warnings[0]).toMatch(/^commitments not applied: .* not one UTC calendar month/);

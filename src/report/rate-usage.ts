@@ -91,7 +91,9 @@ export function rateUsage(
   const unrated = new Set<string>();
   for (const u of sorted) {
     const parts = committed.get(u) ?? [];
-    parts.forEach((line, i) => lines.push(i === 0 ? { ...line, records: u.records } : line));
+    parts.forEach((line, i) => {
+      lines.push(i === 0 ? { ...line, records: u.records } : line);
+    });
     const rest = remaining.get(u) ?? 0n;
     if (parts.length > 0 && rest === 0n) continue;
     const line = lineOf(u, rest, parts.length === 0 ? u.records : 0, 'usage');
@@ -101,13 +103,19 @@ export function rateUsage(
       lines.push(line);
       continue;
     }
-    const rule = mostSpecific(book.rules, (r) => (r.meter ?? u.meter) === u.meter && matches(r.match, u.attributes), ruleWeight);
+    const rule = mostSpecific(
+      book.rules,
+      (r) => (r.meter ?? u.meter) === u.meter && matches(r.match, u.attributes),
+      ruleWeight,
+    );
     lines.push(priced(line, rate.rate, rule?.discount_percent ?? '0', decimals));
   }
   lines.push(...shortfalls);
   lines.sort(compareLines);
   if (unrated.size > 0) {
-    warnings.push(`no rate in the price book for ${unrated.size} series (no amount shown): ${[...unrated].sort().join(', ')}`);
+    warnings.push(
+      `no rate in the price book for ${unrated.size} series (no amount shown): ${[...unrated].sort().join(', ')}`,
+    );
   }
 
   const totals = new Map<string, bigint>();
@@ -124,7 +132,11 @@ export function matches(match: Readonly<Record<string, string>> | undefined, att
 }
 
 /** The candidate with the highest weight; the first listed among equals. */
-function mostSpecific<T>(items: readonly T[], applies: (item: T) => boolean, weight: (item: T) => number): T | undefined {
+function mostSpecific<T>(
+  items: readonly T[],
+  applies: (item: T) => boolean,
+  weight: (item: T) => number,
+): T | undefined {
   let best: T | undefined;
   let bestWeight = -1;
   for (const item of items) {
@@ -157,7 +169,15 @@ function lineOf(u: SeriesUsage, nanos: bigint, records: number, charge: Charge):
 
 function shortfallLine(c: Commitment, nanos: bigint, usage: readonly SeriesUsage[]): ReportLine {
   const unit = usage.find((u) => u.meter === c.meter)?.unit ?? '';
-  return { tenant: c.tenant, meter: c.meter, attributes: c.match ?? {}, unit, records: 0, nanos, charge: 'commitment_shortfall' };
+  return {
+    tenant: c.tenant,
+    meter: c.meter,
+    attributes: c.match ?? {},
+    unit,
+    records: 0,
+    nanos,
+    charge: 'commitment_shortfall',
+  };
 }
 
 /** [from, to) is exactly one UTC calendar month. */
@@ -184,7 +204,11 @@ export function attributeText(attributes: Attributes, sep: string): string {
 const CHARGE_ORDER: Readonly<Record<Charge, number>> = { committed: 0, usage: 1, commitment_shortfall: 2 };
 
 function compareUsage(a: SeriesUsage, b: SeriesUsage): number {
-  return cmp(a.tenant, b.tenant) || cmp(a.meter, b.meter) || cmp(attributeText(a.attributes, ','), attributeText(b.attributes, ','));
+  return (
+    cmp(a.tenant, b.tenant) ||
+    cmp(a.meter, b.meter) ||
+    cmp(attributeText(a.attributes, ','), attributeText(b.attributes, ','))
+  );
 }
 
 function compareLines(a: ReportLine, b: ReportLine): number {

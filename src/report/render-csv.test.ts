@@ -30,7 +30,15 @@ describe('renderCsv', () => {
           charge: 'usage',
           price: { rate: '2.49', discountPercent: '60', amount: { minor: 797n, exact: '7.968' } },
         },
-        { tenant: 't2', meter: 'node_hours', attributes: { zone: 'z1' }, unit: 'h', records: 1, nanos: 1n, charge: 'usage' },
+        {
+          tenant: 't2',
+          meter: 'node_hours',
+          attributes: { zone: 'z1' },
+          unit: 'h',
+          records: 1,
+          nanos: 1n,
+          charge: 'usage',
+        },
       ],
     };
     expect(renderCsv(report)).toBe(

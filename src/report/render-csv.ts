@@ -3,7 +3,14 @@ import { formatMinor } from './money.js';
 import type { CostReport } from './rate-usage.js';
 
 /** The attribute columns of the CSV, in order (the default meters' attributes). */
-export const CSV_ATTRIBUTES = ['gpu_sku', 'mig_profile', 'capacity_type', 'instance_type', 'storage_class', 'zone'] as const;
+export const CSV_ATTRIBUTES = [
+  'gpu_sku',
+  'mig_profile',
+  'capacity_type',
+  'instance_type',
+  'storage_class',
+  'zone',
+] as const;
 
 export const CSV_HEADER = [
   'tenant',
@@ -35,7 +42,7 @@ export function renderCsv(report: CostReport): string {
     line.price ? formatMinor(line.price.amount.minor, report.decimals) : '',
     line.price ? (report.currency ?? '') : '',
   ]);
-  return [CSV_HEADER, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+  return `${[CSV_HEADER, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
 /** One RFC 4180 field. */

@@ -8,7 +8,14 @@ import { attributeText, type CostReport, type ReportLine } from './rate-usage.js
  * grand total; a `charge` column appears when commitments split a line.
  */
 export function renderCostTable(report: CostReport): string {
-  const base = (l: ReportLine) => [l.tenant, l.meter, attributeText(l.attributes, ' '), formatNanos(l.nanos), l.unit, String(l.records)];
+  const base = (l: ReportLine) => [
+    l.tenant,
+    l.meter,
+    attributeText(l.attributes, ' '),
+    formatNanos(l.nanos),
+    l.unit,
+    String(l.records),
+  ];
   const header = ['tenant', 'meter', 'attributes', 'quantity', 'unit', 'records'];
   if (report.currency === undefined) return renderTable(header, report.lines.map(base));
 

@@ -211,6 +211,7 @@ export class Service {
         component: {
           start: async () => {},
           shutdown: async () => {
+            await drain(worker, this.options.drainTimeoutMs ?? 10_000);
             await worker.stop(this.options.drainTimeoutMs ?? 10_000); // also shuts the exporter down
           },
         },
@@ -267,5 +268,17 @@ export class Service {
       }
     }
     this.started.length = 0;
+  }
+}
+
+/**
+ * On shutdown, delivers what the outbox holds until it is empty, a request fails retryably, or the
+ * drain timeout passes; whatever is left stays in the outbox for the next start.
+ */
+async function drain(worker: DeliveryWorker, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const result = await worker.drainOnce();
+    if (result.lag === 0 || result.failure) return;
   }
 }
