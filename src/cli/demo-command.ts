@@ -26,7 +26,14 @@ export interface DemoOptions {
 
 const DAY_MS = 86_400_000;
 
-function demoConfig(o: { scenario: string; seed?: number; days: number; window: string; store: string; records: string }) {
+function demoConfig(o: {
+  scenario: string;
+  seed?: number;
+  days: number;
+  window: string;
+  store: string;
+  records: string;
+}) {
   const seed = o.seed === undefined ? '' : `\n    seed: ${o.seed}`;
   return `
 receivers:
@@ -77,7 +84,14 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
 
   const started = performance.now();
   const config = loadConfigString(
-    demoConfig({ scenario: options.scenario, ...(seed === undefined ? {} : { seed }), days, window: options.window, store, records }),
+    demoConfig({
+      scenario: options.scenario,
+      ...(seed === undefined ? {} : { seed }),
+      days,
+      window: options.window,
+      store,
+      records,
+    }),
     defaultRegistry(),
   );
   const logger = createLogger({ level: config.telemetry.logs.level });

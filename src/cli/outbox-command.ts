@@ -47,7 +47,15 @@ export async function outboxCommand(
         output.out(
           renderTable(
             ['exporter', 'record', 'meter', 'tenant', 'window', 'parked', 'reason'],
-            parked.map((d) => [d.exporter, d.recordId, d.meter, d.tenant, iso(d.windowStart), iso(d.parkedAt), d.error]),
+            parked.map((d) => [
+              d.exporter,
+              d.recordId,
+              d.meter,
+              d.tenant,
+              iso(d.windowStart),
+              iso(d.parkedAt),
+              d.error,
+            ]),
           ),
         );
       return 0;
@@ -59,7 +67,9 @@ export async function outboxCommand(
     }
     if (from !== undefined) {
       const n = store.rewind(exporter, from);
-      output.out(`${exporter}: ${n} records from ${iso(from)} will be delivered again (ids are unchanged, backends deduplicate)`);
+      output.out(
+        `${exporter}: ${n} records from ${iso(from)} will be delivered again (ids are unchanged, backends deduplicate)`,
+      );
     } else {
       const n = store.replayDeadLetters(exporter, options.id);
       output.out(`${exporter}: ${n} parked records re-queued; they are delivered by the next \`meterbridge run\``);

@@ -6,7 +6,10 @@ import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
 import { defaultRegistry } from '../service/default-registry.js';
 
 /** Opens an existing store: the storage extension's path of `--config`, else `--store`. Never creates one. */
-export function openExistingStore(options: { config?: string; store?: string }): { store: SqliteUsageStore; path: string } {
+export function openExistingStore(options: { config?: string; store?: string }): {
+  store: SqliteUsageStore;
+  path: string;
+} {
   let path = options.store;
   if (options.config) {
     const config = loadConfigFile(options.config, defaultRegistry());
@@ -16,7 +19,10 @@ export function openExistingStore(options: { config?: string; store?: string }):
   }
   if (!path) throw new MeterbridgeError('MB_SERVICE', 'give --store FILE or -c CONFIG');
   if (path !== ':memory:' && !existsSync(path)) {
-    throw new MeterbridgeError('MB_STORAGE', `store ${path} does not exist (run \`meterbridge demo\` or \`run\` first)`);
+    throw new MeterbridgeError(
+      'MB_STORAGE',
+      `store ${path} does not exist (run \`meterbridge demo\` or \`run\` first)`,
+    );
   }
   return { store: SqliteUsageStore.open(path), path };
 }

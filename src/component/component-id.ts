@@ -12,8 +12,7 @@ export interface ComponentId {
 }
 
 export type ParseIdResult =
-  | { readonly ok: true; readonly id: ComponentId }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly id: ComponentId } | { readonly ok: false; readonly error: string };
 
 const SEPARATOR = '/';
 const TYPE = /^[a-zA-Z][0-9a-zA-Z_]{0,62}$/;

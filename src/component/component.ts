@@ -83,7 +83,10 @@ export interface ReceiverFactory<C = unknown> extends Factory<C> {
 export interface UsageExporterFactory<C = unknown> extends Factory<C> {
   readonly kind: 'exporter';
   readonly signal: 'usage';
-  createUsageExporter(settings: ComponentSettings, config: C): import('../exporters/helper/usage-exporter.js').UsageExporter;
+  createUsageExporter(
+    settings: ComponentSettings,
+    config: C,
+  ): import('../exporters/helper/usage-exporter.js').UsageExporter;
 }
 
 /** Exporter of the `metrics` pipeline: reads the MeterProvider (otlp_http, prometheus). */

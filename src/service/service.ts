@@ -79,7 +79,8 @@ export class Service {
 
   /** Starts everything; resolves once every component's start() returned. */
   async start(): Promise<void> {
-    if (this.state !== 'created') throw new MeterbridgeError('MB_SERVICE', `cannot start a service that is ${this.state}`);
+    if (this.state !== 'created')
+      throw new MeterbridgeError('MB_SERVICE', `cannot start a service that is ${this.state}`);
     this.state = 'starting';
     try {
       await this.startAll();
@@ -162,7 +163,8 @@ export class Service {
         (id) => this.entry(id).kind === 'connector',
       ),
     );
-    if (connectorIds.size > 1) throw new MeterbridgeError('MB_SERVICE', 'only one usage connector per service is supported');
+    if (connectorIds.size > 1)
+      throw new MeterbridgeError('MB_SERVICE', 'only one usage connector per service is supported');
     const [connectorId] = connectorIds;
     if (connectorId) {
       const e = this.entry(connectorId);

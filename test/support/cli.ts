@@ -14,7 +14,10 @@ export interface CliResult {
 }
 
 /** Runs `meterbridge ARGS` to completion with the Node that runs the tests (bounded by `timeoutMs`). */
-export function runCli(args: readonly string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     encoding: 'utf8',

@@ -19,7 +19,9 @@ function canonicalAttributes(attributes: Attributes): string {
  */
 export function recordId(clusterId: string, series: SeriesId, windowStart: number): string {
   return createHash('sha256')
-    .update(`${clusterId}\n${series.meter}\n${canonicalAttributes(series.attributes)}\n${series.tenant}\n${windowStart}`)
+    .update(
+      `${clusterId}\n${series.meter}\n${canonicalAttributes(series.attributes)}\n${series.tenant}\n${windowStart}`,
+    )
     .digest('hex')
     .slice(0, 32);
 }

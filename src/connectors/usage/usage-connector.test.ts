@@ -13,7 +13,11 @@ const MIN = 60_000;
 
 function gpus(tenant: string, n: bigint, per = 1n): Holding {
   return {
-    series: { meter: 'gpu_hours', tenant, attributes: { gpu_sku: 'nvidia-h100-80gb-hbm3', capacity_type: 'on-demand' } },
+    series: {
+      meter: 'gpu_hours',
+      tenant,
+      attributes: { gpu_sku: 'nvidia-h100-80gb-hbm3', capacity_type: 'on-demand' },
+    },
     quantity: n,
     per,
   };
@@ -54,7 +58,9 @@ describe('UsageConnector', () => {
     expect(batch.map((e) => e.record.quantity)).toEqual(['0.133333333', '0.133333333', '0.133333334']);
     const series = batch[0]!.record;
     expect(batch.map((e) => e.record.id)).toEqual(
-      [0, 1, 2].map((i) => recordId('test', { meter: series.meter, tenant: series.tenant, attributes: series.attributes }, T0 + i * MIN)),
+      [0, 1, 2].map((i) =>
+        recordId('test', { meter: series.meter, tenant: series.tenant, attributes: series.attributes }, T0 + i * MIN),
+      ),
     );
     expect(batch[0]?.record.event).toMatchObject({
       specversion: '1.0',

@@ -138,7 +138,8 @@ export class UsageConnector implements Component, HoldingsConsumer {
     const end = this.resumedFrom !== undefined && !this.resynced.has(prefix) ? this.resumedFrom : at;
     this.resynced.add(prefix);
     const ended = this.ensureLedger(at).resync(prefix, present, end);
-    if (ended.length > 0) this.log.info({ prefix, ended: ended.length, at: new Date(end).toISOString() }, 'resync ended resources');
+    if (ended.length > 0)
+      this.log.info({ prefix, ended: ended.length, at: new Date(end).toISOString() }, 'resync ended resources');
   }
 
   advance(now: EpochMs): Promise<void> {
@@ -168,7 +169,13 @@ export class UsageConnector implements Component, HoldingsConsumer {
     if (now - last <= this.config.max_gap) return;
     const resume = this.schedule.alignDown(now);
     for (const { resource } of [...ledger.current()]) ledger.set(resource, last, []);
-    this.store?.commitWindow({ windowStart: last, windowEnd: resume, records: [], openStates: [], residues: this.rounder.residues() });
+    this.store?.commitWindow({
+      windowStart: last,
+      windowEnd: resume,
+      records: [],
+      openStates: [],
+      residues: this.rounder.residues(),
+    });
     ledger.closeThrough(resume);
     this.lastClosedEnd = resume;
     this.log.warn(

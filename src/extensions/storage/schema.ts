@@ -77,8 +77,7 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
   const hasMeta = db.prepare("SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   if (hasMeta) {
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
-      | { value: string }
-      | undefined;
+      { value: string } | undefined;
     const version = Number(row?.value ?? Number.NaN);
     if (!Number.isInteger(version))
       throw new StorageError(`${path}: not a meterbridge state store (no schema version)`);

@@ -20,8 +20,7 @@ export interface TruthMark {
 
 /** What the simulation yields, in time order: object events and truth marks. */
 export type SimItem =
-  | { readonly kind: 'event'; readonly event: ObjectEvent }
-  | { readonly kind: 'truth'; readonly mark: TruthMark };
+  { readonly kind: 'event'; readonly event: ObjectEvent } | { readonly kind: 'truth'; readonly mark: TruthMark };
 
 /** A tenant as the simulation models it. */
 export interface SimTenant {
