@@ -16,13 +16,21 @@ fi
 log "building"
 npm run --silent build || { echo "0 passed, 1 failed"; exit 1; }
 
-# 3. Run every test with a JSON report beside the console output.
+# 3. Real servers the tests need: each setup script builds or installs one when missing (cached outside
+#    the clone in ~/.cache/meterbridge, so CI's fresh clone on this machine reuses it).
+for setup in test/harness/setup-*.sh; do
+  [ -e "$setup" ] || continue
+  log "harness: $setup"
+  bash "$setup" || { echo "harness setup $setup failed"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+# 4. Run every test with a JSON report beside the console output.
 mkdir -p .test-output
 rm -f .test-output/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=.test-output/vitest.json "$@"
 status=$?
 
-# 4. The plain summary line CI reads.
+# 5. The plain summary line CI reads.
 node scripts/summarize-vitest.mjs .test-output/vitest.json
 summary=$?
 if [ "$status" -eq 0 ] && [ "$summary" -ne 0 ]; then status=$summary; fi

@@ -50,11 +50,23 @@ export interface Host {
   meterProvider(): MeterProvider;
   /** Asks the service to shut down (a receiver that has finished, with `stop_when_done`). */
   requestShutdown(reason: string): void;
+  /** Facts for health endpoints and the dashboard: store, receivers' sync, outbox per exporter. */
+  readiness(): Readiness;
+}
+
+/** What `/readyz` and the dashboard judge readiness from; thresholds are theirs to configure. */
+export interface Readiness {
+  readonly state: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'created';
+  readonly storeOpen: boolean;
+  readonly receivers: readonly { readonly id: string; readonly synced: boolean }[];
+  readonly outbox: readonly import('../extensions/storage/usage-store.js').OutboxStatus[];
 }
 
 /** A receiver in the `metrics` pipeline; `drivesClock` receivers (the simulator) call `advance` themselves. */
 export interface HoldingsReceiver extends Component {
   readonly drivesClock: boolean;
+  /** True once the receiver's initial list is complete (informers synced); absent means always synced. */
+  synced?(): boolean;
 }
 
 /** A `metrics` pipeline exporter that reads the MeterProvider through its own reader (otlp_http, prometheus). */

@@ -6,6 +6,7 @@ import type {
   ExtensionFactory,
   Host,
   HoldingsReceiver,
+  Readiness,
   MetricsExporter,
   MetricsExporterFactory,
   ReceiverFactory,
@@ -46,6 +47,7 @@ export class Service {
   private readonly log: Logger;
   private readonly started: Started[] = [];
   private readonly workers = new Map<string, DeliveryWorker>();
+  private readonly receivers: Array<{ id: string; receiver: HoldingsReceiver }> = [];
   private provider: MeterProvider | undefined;
   private usageStore: UsageStore | undefined;
   private connector: UsageConnector | undefined;
@@ -129,6 +131,23 @@ export class Service {
         return this.provider;
       },
       requestShutdown: (reason) => this.requestShutdown(reason),
+      readiness: () => this.readiness(),
+    };
+  }
+
+  /** Store, receivers' sync and outbox facts (health endpoints, dashboard). */
+  readiness(): Readiness {
+    let outbox: Readiness['outbox'] = [];
+    try {
+      outbox = this.usageStore?.status() ?? [];
+    } catch {
+      outbox = [];
+    }
+    return {
+      state: this.state,
+      storeOpen: this.usageStore !== undefined && this.state !== 'stopped',
+      receivers: this.receivers.map(({ id, receiver }) => ({ id, synced: receiver.synced?.() ?? true })),
+      outbox,
     };
   }
 
@@ -225,7 +244,7 @@ export class Service {
     }
 
     // 5. Receivers are created against the connector; one that drives the clock makes it virtual.
-    const receivers: Array<{ id: string; receiver: HoldingsReceiver }> = [];
+    const receivers = this.receivers;
     for (const id of new Set(metricsPipelines.flatMap((p) => p.receivers))) {
       const e = this.entry(id);
       if (!this.connector) throw new MeterbridgeError('MB_SERVICE', `receiver ${id} has no usage connector downstream`);

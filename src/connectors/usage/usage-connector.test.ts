@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Host } from '../../component/component.js';
 import { SqliteUsageStore } from '../../extensions/storage/sqlite-store.js';
 import type { Holding } from '../../metering/types.js';
+import { READY } from '../../../test/support/host.js';
 import { silentLogger } from '../../telemetry/logger.js';
 import { usageConnectorConfigSchema } from './config.js';
 import { recordId } from './record-builder.js';
@@ -31,7 +32,12 @@ async function startConnector(store: SqliteUsageStore, config: Record<string, un
     usageConnectorConfigSchema.parse({ cluster_id: 'test', ...config }),
   );
   const provider = new MeterProvider({ readers: [connector.metricReader()], views: connector.views() });
-  const host: Host = { store: () => store, meterProvider: () => provider, requestShutdown: () => {} };
+  const host: Host = {
+    store: () => store,
+    meterProvider: () => provider,
+    requestShutdown: () => {},
+    readiness: () => READY,
+  };
   connector.setClockDriven(true);
   await connector.start(host);
   open.push({ provider, store });

@@ -9,6 +9,7 @@ import { simulatorFactory } from './factory.js';
 import { groundTruth } from './ground-truth.js';
 import type { SimulatorReceiver } from './simulator-receiver.js';
 import { IntegratingConsumer } from './testdata/integrating-consumer.js';
+import { READY } from '../../../test/support/host.js';
 
 const DAY = 86_400_000;
 const tinyPath = fileURLToPath(new URL('./testdata/tiny.yaml', import.meta.url));
@@ -25,6 +26,7 @@ function fakeHost(): Host & { reasons: string[] } {
       throw new Error('no meter provider in this test');
     },
     requestShutdown: (reason) => reasons.push(reason),
+    readiness: () => READY,
   };
 }
 
