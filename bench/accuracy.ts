@@ -39,8 +39,10 @@ function byTenantMeter(perSeries: Map<string, bigint>, meterOf: (key: string) =>
 }
 
 const seriesInfo = new Map<string, { tenant: string; meter: string }>();
-for (const [key, entry] of groundTruth(timeline)) seriesInfo.set(key, { tenant: entry.series.tenant, meter: entry.series.meter });
-const info = (key: string) => seriesInfo.get(key) ?? { tenant: key.split('|')[1] ?? '?', meter: key.split('|')[0] ?? '?' };
+for (const [key, entry] of groundTruth(timeline))
+  seriesInfo.set(key, { tenant: entry.series.tenant, meter: entry.series.meter });
+const info = (key: string) =>
+  seriesInfo.get(key) ?? { tenant: key.split('|')[1] ?? '?', meter: key.split('|')[0] ?? '?' };
 const truthTM = byTenantMeter(truth, info);
 
 async function meterbridge(): Promise<{ perSeries: Map<string, bigint>; ms: number }> {
@@ -120,7 +122,9 @@ const rows: Array<[string, Errors, number]> = [
   ['snapshot × 15 s', errors(n15.perSeries), n15.ms],
 ];
 const pct = (x: number) => `${x.toFixed(3)} %`;
-console.log(`ai-cloud, seed ${seed}, ${days} days, ${truthTM.size} (tenant, meter) pairs; error against the simulator's ground truth`);
+console.log(
+  `ai-cloud, seed ${seed}, ${days} days, ${truthTM.size} (tenant, meter) pairs; error against the simulator's ground truth`,
+);
 console.log('method                 mean rel err   p95 rel err    max rel err    max abs err (billed unit)   run time');
 for (const [name, e, ms] of rows) {
   console.log(

@@ -4,6 +4,13 @@ import type { MeterCatalog } from '../../metering/meters.js';
 import type { Holding } from '../../metering/types.js';
 
 const SCALE: Record<string, number> = { millicore: 1000 };
+const CACHE_MS = 5000;
+
+interface Reading {
+  readonly meter: string;
+  readonly attributes: Record<string, string>;
+  value: number;
+}
 
 /**
  * Current readings as observable gauges, one per meter: what each tenant holds right now, in the
@@ -28,20 +35,29 @@ export function registerReadings(
       }),
     );
   }
+  // Every reader's collection runs the callback (the usage connector's DELTA reader once per window, which
+  // is many times a second when the simulator runs at full speed): aggregate at most once per CACHE_MS.
+  let cached: { at: number; sums: Map<string, Reading> } | undefined;
+  const aggregate = (): Map<string, Reading> => {
+    const now = performance.now();
+    if (cached && now - cached.at < CACHE_MS) return cached.sums;
+    const sums = new Map<string, Reading>();
+    for (const { holdings } of current()) {
+      for (const h of holdings) {
+        const attributes = { ...h.series.attributes, tenant: h.series.tenant };
+        const key = `${h.series.meter}|${JSON.stringify(Object.entries(attributes).sort())}`;
+        const value = Number(h.quantity) / Number(h.per ?? 1n) / (SCALE[catalog.get(h.series.meter).baseUnit] ?? 1);
+        const entry = sums.get(key);
+        if (entry) entry.value += value;
+        else sums.set(key, { meter: h.series.meter, attributes, value });
+      }
+    }
+    cached = { at: now, sums };
+    return sums;
+  };
   meter.addBatchObservableCallback(
     (result) => {
-      const sums = new Map<string, { meter: string; attributes: Record<string, string>; value: number }>();
-      for (const { holdings } of current()) {
-        for (const h of holdings) {
-          const attributes = { ...h.series.attributes, tenant: h.series.tenant };
-          const key = `${h.series.meter}|${JSON.stringify(Object.entries(attributes).sort())}`;
-          const value = Number(h.quantity) / Number(h.per ?? 1n) / (SCALE[catalog.get(h.series.meter).baseUnit] ?? 1);
-          const entry = sums.get(key);
-          if (entry) entry.value += value;
-          else sums.set(key, { meter: h.series.meter, attributes, value });
-        }
-      }
-      for (const { meter: code, attributes, value } of sums.values()) {
+      for (const { meter: code, attributes, value } of aggregate().values()) {
         const gauge = gauges.get(code);
         if (gauge) result.observe(gauge, value, attributes);
       }

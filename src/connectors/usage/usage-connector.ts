@@ -15,7 +15,7 @@ import { buildRecord } from './record-builder.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 import type { UsageRecord } from './usage-record.js';
 
-type State = 'created' | 'running' | 'stopping' | 'stopped';
+type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** Wall-clock tick when no receiver drives the clock. */
 const WALL_TICK_MS = 1000;
@@ -33,6 +33,7 @@ export class UsageConnector implements Component, HoldingsConsumer {
   private readonly rounder = new NanoRounder();
   private ledger: Ledger | undefined;
   private store: UsageStore | undefined;
+  private host: Host | undefined;
   private lastClosedEnd: EpochMs | undefined;
   private resumedFrom: EpochMs | undefined;
   private readonly resynced = new Set<string>();
@@ -74,6 +75,7 @@ export class UsageConnector implements Component, HoldingsConsumer {
 
   async start(host: Host): Promise<void> {
     this.store = host.store();
+    this.host = host;
     const provider = host.meterProvider();
     this.counters.bind(provider);
     registerReadings(provider, () => this.ledger?.current() ?? [], this.catalog);
@@ -115,10 +117,10 @@ export class UsageConnector implements Component, HoldingsConsumer {
 
   async shutdown(): Promise<void> {
     if (this.state === 'stopped') return;
-    this.state = 'stopping';
+    if (this.state !== 'failed') this.state = 'stopping';
     if (this.timer) clearInterval(this.timer);
     await this.closing.catch(() => undefined);
-    this.state = 'stopped';
+    if (this.state !== 'failed') this.state = 'stopped';
   }
 
   resumePoint(): EpochMs | undefined {
@@ -201,11 +203,12 @@ export class UsageConnector implements Component, HoldingsConsumer {
     const residuesBefore = this.rounder.residues();
     try {
       const intended: CollectedUsage[] = [];
-      for (const [key, usage] of ledger.usage(window)) {
-        const nanos = this.rounder.round(key, usage, this.catalog.get(usage.series.meter));
+      const usage = ledger.usage(window);
+      for (const [key, u] of usage) {
+        const nanos = this.rounder.round(key, u, this.catalog.get(u.series.meter));
         if (nanos === 0n) continue;
         assertSafeCounterValue(nanos);
-        intended.push({ series: usage.series, nanos });
+        intended.push({ series: u.series, nanos });
       }
       const collected = await this.counters.addAndCollect(intended);
       const records: UsageRecord[] = [];
@@ -228,22 +231,38 @@ export class UsageConnector implements Component, HoldingsConsumer {
         );
       }
       records.sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
-      store.commitWindow({
-        windowStart: window.start,
-        windowEnd: window.end,
-        records,
-        openStates: ledger.stateAt(window.end),
-        residues: this.rounder.residues(),
-      });
-      ledger.closeThrough(window.end);
+      const residueUpdates = [...usage.keys()].map((series) => ({ series, ...this.rounder.residueOf(series) }));
+      // From here the ledger has moved on: a commit that fails leaves memory ahead of the store, so the
+      // connector stops and the service restarts from the store (nothing is lost: the window is re-closed).
+      const delta = ledger.closeThrough(window.end);
+      try {
+        store.commitWindow({
+          windowStart: window.start,
+          windowEnd: window.end,
+          records,
+          openStatesDelta: delta,
+          residueUpdates,
+        });
+      } catch (err) {
+        this.fail(err);
+        throw err;
+      }
       this.lastClosedEnd = window.end;
       this.metrics?.windows.add(1);
       this.metrics?.records.add(records.length);
       this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
       for (const listener of this.listeners) listener(records);
     } catch (err) {
-      this.rounder.restore(residuesBefore);
+      if (this.state !== 'failed') this.rounder.restore(residuesBefore);
       throw err;
     }
+  }
+
+  /** The store refused a commit after the ledger moved on: stop closing windows and ask for a restart. */
+  private fail(err: unknown): void {
+    this.state = 'failed';
+    if (this.timer) clearInterval(this.timer);
+    this.log.error({ err }, 'committing a window failed: stopping; a restart resumes from the last committed window');
+    this.host?.requestShutdown('usage connector: window commit failed');
   }
 }

@@ -345,3 +345,47 @@ describe('SqliteUsageStore', () => {
     });
   });
 });
+
+describe('SqliteUsageStore deltas', () => {
+  it('applies open-state and residue deltas on top of a full commit', () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const state = (resource: string, q: bigint): OpenState => ({
+      resource,
+      since: T0,
+      holdings: [{ series: H100, quantity: q }],
+    });
+    store.commitWindow({
+      windowStart: T0,
+      windowEnd: T0 + MIN,
+      records: [],
+      openStates: [state('a', 1n), state('b', 2n)],
+      residues: [
+        { series: 's1', num: 1n, den: 3n },
+        { series: 's2', num: 1n, den: 7n },
+      ],
+    });
+    store.commitWindow({
+      windowStart: T0 + MIN,
+      windowEnd: T0 + 2 * MIN,
+      records: [],
+      openStatesDelta: { upserted: [state('b', 5n), state('c', BIG)], removed: ['a'] },
+      residueUpdates: [
+        { series: 's1', num: 0n, den: 1n },
+        { series: 's3', num: 2n, den: 9n },
+      ],
+    });
+    const cp = store.loadCheckpoint();
+    expect(cp?.openStates.map((s) => [s.resource, s.holdings[0]?.quantity])).toEqual([
+      ['b', 5n],
+      ['c', BIG],
+    ]);
+    expect(cp?.residues.map((r: Residue) => [r.series, r.num, r.den])).toEqual([
+      ['s2', 1n, 7n],
+      ['s3', 2n, 9n],
+    ]);
+    expect(() =>
+      store.commitWindow({ windowStart: T0 + 2 * MIN, windowEnd: T0 + 3 * MIN, records: [], residues: [] }),
+    ).toThrow(StorageError);
+    store.close();
+  });
+});

@@ -100,6 +100,41 @@ export class SqliteUsageStore implements UsageStore {
     }
   }
 
+  /** Open states: replaced whole, or changed by a delta (upsert / delete by resource). */
+  private writeOpenStates(commit: WindowCommit): void {
+    if ((commit.openStates === undefined) === (commit.openStatesDelta === undefined)) {
+      throw new StorageError('a window commit carries either openStates or openStatesDelta');
+    }
+    const upsert = this.db.prepare('INSERT OR REPLACE INTO open_states (resource, since, holdings) VALUES (?, ?, ?)');
+    if (commit.openStates !== undefined) {
+      this.db.exec('DELETE FROM open_states');
+      for (const s of commit.openStates) upsert.run(s.resource, s.since, encodeHoldings(s.holdings));
+      return;
+    }
+    const remove = this.db.prepare('DELETE FROM open_states WHERE resource = ?');
+    const delta = commit.openStatesDelta!;
+    for (const resource of delta.removed) remove.run(resource);
+    for (const s of delta.upserted) upsert.run(s.resource, s.since, encodeHoldings(s.holdings));
+  }
+
+  /** Residues: replaced whole, or updated per series (a zero residue deletes the row). */
+  private writeResidues(commit: WindowCommit): void {
+    if ((commit.residues === undefined) === (commit.residueUpdates === undefined)) {
+      throw new StorageError('a window commit carries either residues or residueUpdates');
+    }
+    const upsert = this.db.prepare('INSERT OR REPLACE INTO residues (series, num, den) VALUES (?, ?, ?)');
+    if (commit.residues !== undefined) {
+      this.db.exec('DELETE FROM residues');
+      for (const r of commit.residues) upsert.run(r.series, r.num.toString(), r.den.toString());
+      return;
+    }
+    const remove = this.db.prepare('DELETE FROM residues WHERE series = ?');
+    for (const r of commit.residueUpdates!) {
+      if (r.num === 0n) remove.run(r.series);
+      else upsert.run(r.series, r.num.toString(), r.den.toString());
+    }
+  }
+
   loadCheckpoint(): Checkpoint | undefined {
     const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
     if (row === undefined) return undefined;
@@ -133,12 +168,8 @@ export class SqliteUsageStore implements UsageStore {
         }
         this.stmt.insertRecord.run(...recordValues(record));
       }
-      this.db.exec('DELETE FROM open_states');
-      const insertState = this.db.prepare('INSERT INTO open_states (resource, since, holdings) VALUES (?, ?, ?)');
-      for (const s of commit.openStates) insertState.run(s.resource, s.since, encodeHoldings(s.holdings));
-      this.db.exec('DELETE FROM residues');
-      const insertResidue = this.db.prepare('INSERT INTO residues (series, num, den) VALUES (?, ?, ?)');
-      for (const r of commit.residues) insertResidue.run(r.series, r.num.toString(), r.den.toString());
+      this.writeOpenStates(commit);
+      this.writeResidues(commit);
       this.db
         .prepare(
           `INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)

@@ -6,10 +6,14 @@ export interface WindowCommit {
   readonly windowStart: EpochMs;
   readonly windowEnd: EpochMs;
   readonly records: readonly UsageRecord[];
-  /** Holdings in force at `windowEnd` (the resume point). */
-  readonly openStates: readonly OpenState[];
-  /** Residues of every series that has one after this window. */
-  readonly residues: readonly Residue[];
+  /** Holdings in force at `windowEnd` (the resume point): the whole set, replacing what is stored… */
+  readonly openStates?: readonly OpenState[];
+  /** …or only what changed since the previous commit (O(changes) rows; the ledger's CheckpointDelta). */
+  readonly openStatesDelta?: { readonly upserted: readonly OpenState[]; readonly removed: readonly string[] };
+  /** Residues of every series that has one after this window, replacing what is stored… */
+  readonly residues?: readonly Residue[];
+  /** …or the new residue of each series rounded in this window (`num` 0 deletes it). */
+  readonly residueUpdates?: readonly Residue[];
 }
 
 /** The state a restart resumes from. */
