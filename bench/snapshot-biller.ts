@@ -25,7 +25,8 @@ export class SnapshotBiller implements HoldingsConsumer {
   }
 
   resync(prefix: string, present: ReadonlySet<string>): void {
-    for (const key of [...this.current.keys()]) if (key.startsWith(prefix) && !present.has(key)) this.current.delete(key);
+    for (const key of [...this.current.keys()])
+      if (key.startsWith(prefix) && !present.has(key)) this.current.delete(key);
   }
 
   async advance(): Promise<void> {}
