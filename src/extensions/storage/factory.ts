@@ -52,7 +52,13 @@ class StorageExtension implements Component {
 
   private prune(): void {
     try {
-      const pruned = this.opened?.pruneDelivered(Date.now() - this.config.retention) ?? 0;
+      // Retention counts in event time: the end of the last closed window (the wall clock in production,
+      // the virtual clock under the simulator), never ahead of the wall clock.
+      const store = this.opened;
+      if (!store) return;
+      const lastClosed = store.loadCheckpointTime();
+      if (lastClosed === undefined) return;
+      const pruned = store.pruneDelivered(Math.min(Date.now(), lastClosed) - this.config.retention);
       if (pruned > 0) this.settings.logger.info({ pruned }, 'pruned delivered records past retention');
     } catch (err) {
       this.settings.logger.warn({ err }, 'pruning delivered records failed; will try again');

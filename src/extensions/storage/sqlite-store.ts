@@ -135,6 +135,12 @@ export class SqliteUsageStore implements UsageStore {
     }
   }
 
+  /** End of the last closed window, without loading the open states. */
+  loadCheckpointTime(): EpochMs | undefined {
+    const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
+    return row?.last_closed_end;
+  }
+
   loadCheckpoint(): Checkpoint | undefined {
     const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
     if (row === undefined) return undefined;
