@@ -11,6 +11,9 @@ COPY scripts/copy-assets.mjs ./scripts/
 RUN npx tsc -p tsconfig.build.json && node scripts/copy-assets.mjs && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim
+LABEL org.opencontainers.image.title="meterbridge" \
+      org.opencontainers.image.description="OpenTelemetry-native usage metering for GPU clouds on Kubernetes" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -18,7 +21,9 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
-# Non-root (the image's `node` user, uid 1000); the store lives on a mounted volume.
+# Non-root (the image's `node` user, uid 1000). The app files stay root-owned and read-only; the process
+# writes only to the store volume and /tmp, so it runs with a read-only root file system (the Helm chart
+# sets readOnlyRootFilesystem and mounts an emptyDir at /tmp).
 USER 1000:1000
 VOLUME ["/var/lib/meterbridge"]
 EXPOSE 8888 9464

@@ -105,7 +105,8 @@ function runOnce(killAfterMs: number | undefined): Promise<{ killed: boolean; co
     const watch = setInterval(() => {
       const now = simulatedNow();
       backend.down = now >= outage.from && now < outage.from + outage.hours * 3_600_000;
-    }, 50);
+      if (backend.down) outageSeen = true;
+    }, 20);
     child.on('exit', (code) => {
       if (timer) clearTimeout(timer);
       clearInterval(watch);
@@ -120,7 +121,6 @@ let outageSeen = false;
 // Kill points from start-up (module loading, the simulator's catch-up) to well into a run.
 for (let attempt = 0; attempt < KILLS * 3 && kills < KILLS; attempt++) {
   const r = await runOnce(Math.round(150 + random() * 1500));
-  outageSeen ||= backend.down;
   if (r.killed) kills++;
   else if (r.code === 0) break;
   else throw new Error(`meterbridge run failed (${r.code}):\n${r.stderr}`);

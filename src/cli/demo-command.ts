@@ -2,7 +2,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfigString } from '../config/load-config.js';
 import { parseDuration } from '../config/duration.js';
+import { parseEndpoint } from '../extensions/dashboard/config.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
+import { loadPriceBook, PriceBookError } from '../report/load-price-book.js';
 import { MeterCatalog } from '../metering/meters.js';
 import { formatNanos, parseDecimal } from '../metering/units.js';
 import { expectedBilledNanos, groundTruth } from '../receivers/simulator/ground-truth.js';
@@ -14,6 +16,8 @@ import { createLogger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
 import { compareWithTruth, type DemoComparison } from './demo-comparison.js';
 import { type Output, renderTable } from './output.js';
+import { createProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
+import { serveDashboard } from './serve-dashboard.js';
 
 export interface DemoOptions {
   readonly scenario: string;
@@ -22,6 +26,13 @@ export interface DemoOptions {
   readonly window: string;
   readonly store: string;
   readonly json?: boolean;
+  /** `host:port` of the web dashboard while the demo runs (and after it, with `serve`). */
+  readonly dashboard?: string;
+  /** Keep serving the dashboard on the finished store until SIGINT/SIGTERM. */
+  readonly serve?: boolean;
+  /** Price book: estimated cost on the dashboard, and budget alerts during the run. */
+  readonly priceBook?: string;
+  readonly progress?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -33,8 +44,21 @@ function demoConfig(o: {
   window: string;
   store: string;
   records: string;
+  dashboard?: string;
+  priceBook?: string;
+  alertsState?: string;
 }) {
   const seed = o.seed === undefined ? '' : `\n    seed: ${o.seed}`;
+  const book = o.priceBook === undefined ? '' : `\n    price_book: ${JSON.stringify(o.priceBook)}`;
+  const dashboard =
+    o.dashboard === undefined
+      ? ''
+      : `\n  dashboard:\n    endpoint: ${JSON.stringify(o.dashboard)}\n    refresh: 2s${book}`;
+  const alerts =
+    o.priceBook === undefined || o.alertsState === undefined
+      ? ''
+      : `\n  alerts:\n    price_book: ${JSON.stringify(o.priceBook)}\n    state_path: ${JSON.stringify(o.alertsState)}\n    interval: 250ms`;
+  const extensions = ['storage', ...(dashboard ? ['dashboard'] : []), ...(alerts ? ['alerts'] : [])].join(', ');
   return `
 receivers:
   simulator:
@@ -52,9 +76,9 @@ exporters:
     path: ${JSON.stringify(o.records)}
 extensions:
   storage:
-    path: ${JSON.stringify(o.store)}
+    path: ${JSON.stringify(o.store)}${dashboard}${alerts}
 service:
-  extensions: [storage]
+  extensions: [${extensions}]
   pipelines:
     metrics: { receivers: [simulator], exporters: [usage] }
     usage: { receivers: [usage], exporters: [file] }
@@ -78,9 +102,23 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
     output.err('meterbridge demo: --seed must be an integer');
     return 2;
   }
+  const extra = checkExtraOptions(options, output);
+  if (extra === undefined) return 2;
   const store = resolve(options.store);
-  const records = join(dirname(store), `${store.replace(/\.db$/, '').split('/').pop()}-records.jsonl`);
-  for (const f of [store, `${store}-wal`, `${store}-shm`, records]) if (existsSync(f)) rmSync(f);
+  const base = join(dirname(store), `${store.replace(/\.db$/, '').split('/').pop()}`);
+  const records = `${base}-records.jsonl`;
+  const alertsState = `${base}-alerts.db`;
+  for (const f of [
+    store,
+    `${store}-wal`,
+    `${store}-shm`,
+    records,
+    alertsState,
+    `${alertsState}-wal`,
+    `${alertsState}-shm`,
+  ]) {
+    if (existsSync(f)) rmSync(f);
+  }
 
   const started = performance.now();
   const config = loadConfigString(
@@ -91,12 +129,22 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
       window: options.window,
       store,
       records,
+      ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard }),
+      ...(extra.priceBook === undefined ? {} : { priceBook: extra.priceBook, alertsState }),
     }),
     defaultRegistry(),
   );
   const logger = createLogger({ level: config.telemetry.logs.level });
   const service = new Service(config, { logger, version: VERSION, shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const reason = await service.run();
+  if (options.dashboard !== undefined)
+    output.err(`meterbridge demo: dashboard at http://${options.dashboard}/ while the demo runs`);
+  const progress = watchSimulatedDays(service, store, loadScenario(options.scenario).start, days, extra.progress);
+  let reason: string;
+  try {
+    reason = await service.run();
+  } finally {
+    progress.stop();
+  }
   const elapsedMs = performance.now() - started;
   if (reason !== 'simulation finished') {
     output.err(`meterbridge demo: stopped early (${reason})`);
@@ -158,7 +206,86 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
         : `ground truth: ${comparison.differences.length} differences`,
     );
   }
+  if (options.serve) {
+    await serveDashboard(
+      {
+        store,
+        endpoint: options.dashboard ?? DEFAULT_DASHBOARD,
+        ...(extra.priceBook === undefined ? {} : { priceBook: extra.priceBook }),
+      },
+      output,
+    );
+  }
   return comparison.differences.length === 0 ? 0 : 1;
+}
+
+const DEFAULT_DASHBOARD = '127.0.0.1:8080';
+
+/** Checks --dashboard, --price-book and --progress; prints each problem and returns undefined on any. */
+function checkExtraOptions(
+  options: DemoOptions,
+  output: Output,
+): { priceBook?: string; progress: ProgressMode } | undefined {
+  const problems: string[] = [];
+  const progress = (options.progress ?? 'auto') as ProgressMode;
+  if (!PROGRESS_MODES.includes(progress)) problems.push(`--progress must be one of ${PROGRESS_MODES.join(', ')}`);
+  for (const endpoint of options.dashboard === undefined ? [] : [options.dashboard]) {
+    try {
+      if (parseEndpoint(endpoint).port > 65_535) throw new RangeError('port');
+    } catch {
+      problems.push(`--dashboard must be host:port, e.g. 127.0.0.1:8080 (got "${endpoint}")`);
+    }
+  }
+  let priceBook: string | undefined;
+  if (options.priceBook !== undefined) {
+    priceBook = resolve(options.priceBook);
+    try {
+      loadPriceBook(priceBook);
+    } catch (err) {
+      if (err instanceof PriceBookError) problems.push(...err.lines().map((l) => `--price-book: ${l}`));
+      else problems.push(`--price-book: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  for (const p of problems) output.err(`meterbridge demo: ${p}`);
+  if (problems.length > 0) return undefined;
+  return { progress, ...(priceBook === undefined ? {} : { priceBook }) };
+}
+
+/**
+ * Progress in simulated days: polls the checkpoint (end of the last closed window) through a second, read-only
+ * use of the store once the service is running. Nothing is printed with mode `off` (or `auto` off a TTY).
+ */
+function watchSimulatedDays(
+  service: Service,
+  storePath: string,
+  start: number,
+  days: number,
+  mode: ProgressMode,
+): { stop(): void } {
+  const progress = createProgress({ label: 'simulating', total: days, unit: 'days', mode });
+  if (mode === 'off') return progress;
+  let reader: SqliteUsageStore | undefined;
+  const timer = setInterval(() => {
+    if (service.currentState !== 'running') return;
+    try {
+      reader ??= SqliteUsageStore.open(storePath);
+      const end = reader.loadCheckpoint()?.lastClosedEnd;
+      if (end !== undefined) {
+        progress.update(Math.floor((end - start) / DAY_MS), `data time ${new Date(end).toISOString().slice(0, 16)}Z`);
+      }
+    } catch {
+      // Progress is best effort: a busy store is read again at the next tick.
+    }
+  }, 250);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      reader?.close();
+      progress.update(days);
+      progress.stop();
+    },
+  };
 }
 
 const COLUMNS: ReadonlyArray<readonly [string, string]> = [

@@ -42,6 +42,10 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .option('--window <duration>', 'usage window', '1h')
     .option('--store <file>', 'SQLite store to (re)create', 'meterbridge-demo.db')
     .option('--json', 'print one JSON document instead of the table')
+    .option('--dashboard <host:port>', 'serve the web dashboard at this address while the demo runs')
+    .option('--serve', 'keep serving the dashboard after the demo until SIGINT/SIGTERM (default 127.0.0.1:8080)')
+    .option('--price-book <file>', 'price book: estimated cost on the dashboard and budget alerts')
+    .option('--progress <mode>', 'auto (a bar on a TTY) | bar | lines | off', 'auto')
     .action(act((opts) => demoCommand(opts, output)));
 
   program

@@ -3,7 +3,7 @@ import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
-import type { EpochMs, Holding } from '../metering/types.js';
+import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 
 /** The kinds of component, as in the OpenTelemetry Collector. */
 export type ComponentKind = 'receiver' | 'processor' | 'connector' | 'exporter' | 'extension';
@@ -40,6 +40,39 @@ export interface HoldingsConsumer {
   advance(now: EpochMs): Promise<void>;
   /** End of the last closed window once the store was read (where a restart resumes), else undefined. */
   resumePoint(): EpochMs | undefined;
+}
+
+/**
+ * The second half of the `metrics` pipeline contract, for *sampled* meters (egress, GPU energy, GPU
+ * utilization): exact per-window amounts rather than holdings × time, and a watermark per source so that
+ * a window closes only once every sampled source has delivered it. The usage connector implements it;
+ * receivers that need it check with `isAmountConsumer` (holdings-only consumers need not implement it).
+ * Amounts are not persisted: after a restart a source re-derives every window from `from` on (it must be
+ * idempotent per window, as the prometheus receiver is: it re-queries Prometheus).
+ */
+export interface AmountConsumer {
+  /**
+   * Registers a source whose watermark holds windows open. Returns the window length and the start of
+   * the first window not yet closed: the source delivers every window from there on, in order.
+   */
+  registerWatermark(source: string): { readonly windowMs: number; readonly from: EpochMs };
+  /**
+   * Adds `amount / per` (exact, in the meter's base unit: bytes, mJ, %·ms…) to `series` over one
+   * aligned window. A window already closed is refused (counted as late, never rewritten).
+   */
+  addAmount(source: string, window: TimeRange, series: SeriesId, amount: bigint, per?: bigint): void;
+  /** `source` has delivered every amount of the windows ending at or before `through`. */
+  advanceWatermark(source: string, through: EpochMs): void;
+}
+
+/** Whether a consumer also takes sampled amounts (the usage connector does). */
+export function isAmountConsumer(c: HoldingsConsumer): c is HoldingsConsumer & AmountConsumer {
+  const x = c as Partial<AmountConsumer>;
+  return (
+    typeof x.addAmount === 'function' &&
+    typeof x.registerWatermark === 'function' &&
+    typeof x.advanceWatermark === 'function'
+  );
 }
 
 /** What a running component can reach: other components and the shared MeterProvider. */

@@ -16,6 +16,13 @@ export interface MeterDefinition {
   /** Attribute keys this meter carries (documentation and validation). */
   readonly attributes: readonly string[];
   readonly description: string;
+  /**
+   * How the meter's usage is formed (default `integral`): `integral` = holdings × time (base·ms);
+   * `amount` = exact per-window amounts of a sampled source (bytes, mJ, %·ms), billed = amount × num / den;
+   * `average` = one exact per-window average (rational) per series, rounded per window with no residue
+   * carried (an average is not additive); one source per series.
+   */
+  readonly kind?: 'integral' | 'amount' | 'average';
 }
 
 const MS_PER_HOUR = 3_600_000n;
@@ -85,6 +92,46 @@ export const DEFAULT_METERS: readonly MeterDefinition[] = [
     den: MS_PER_HOUR,
     attributes: [],
     description: 'One per tenant cluster while its control plane runs',
+  },
+  {
+    code: 'network_egress_gb',
+    unit: 'GB',
+    baseUnit: 'byte',
+    num: 1n,
+    den: 1_000_000_000n,
+    attributes: [],
+    description: 'Network bytes sent, exact counter deltas per window (decimal GB = 10^9 bytes)',
+    kind: 'amount',
+  },
+  {
+    code: 'gpu_energy_kwh',
+    unit: 'kWh',
+    baseUnit: 'mJ',
+    num: 1n,
+    den: 3_600_000_000n,
+    attributes: ['gpu_sku'],
+    description: 'GPU energy, exact DCGM counter deltas per window, each device counted once (1 kWh = 3.6e9 mJ)',
+    kind: 'amount',
+  },
+  {
+    code: 'gpu_utilization',
+    unit: '%',
+    baseUnit: '%',
+    num: 1n,
+    den: 1n,
+    attributes: ['gpu_sku'],
+    description: 'Time-weighted average GPU utilization over the GPU time observed in the window',
+    kind: 'average',
+  },
+  {
+    code: 'gpu_utilization_hours',
+    unit: 'h',
+    baseUnit: '%.ms',
+    num: 1n,
+    den: 100n * MS_PER_HOUR,
+    attributes: ['gpu_sku'],
+    description: 'Utilization-weighted GPU-hours: a GPU at 50% for one hour is 0.5 h',
+    kind: 'amount',
   },
 ];
 

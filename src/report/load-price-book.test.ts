@@ -22,7 +22,11 @@ describe('parsePriceBook', () => {
     const book = loadPriceBook(EXAMPLE);
     expect(book.currency).toBe('USD');
     expect(book.amount_decimals).toBe(2);
-    for (const meter of DEFAULT_METERS) expect(book.rates.some((r) => r.meter === meter.code)).toBe(true);
+    // Averages (gpu_utilization) are reported, never priced.
+    for (const meter of DEFAULT_METERS.filter((m) => m.kind !== 'average')) {
+      expect(book.rates.some((r) => r.meter === meter.code)).toBe(true);
+    }
+    expect(book.rates.some((r) => r.meter === 'gpu_utilization')).toBe(false);
     expect(book.rules).toEqual([{ match: { capacity_type: 'spot' }, discount_percent: '60' }]);
     expect(book.commitments).toHaveLength(1);
     expect(book.budgets.map((b) => b.tenant)).toEqual(['team-alpha', 'team-beta', 'team-gpu']);

@@ -70,7 +70,7 @@ export const priceBookSchema = z.strictObject({
   rates: z.array(rateSchema, { error: required('a list of rates') }),
   rules: z.array(discountRuleSchema, { error: required('a list of rules') }).default([]),
   commitments: z.array(commitmentSchema, { error: required('a list of commitments') }).default([]),
-  /** Parsed and validated, not used by the report yet (budget alerts come later). */
+  /** Monthly budgets per tenant: used by the `alerts` extension and the dashboard, not by the report itself. */
   budgets: z.array(budgetSchema, { error: required('a list of budgets') }).default([]),
 });
 

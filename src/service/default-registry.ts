@@ -1,14 +1,34 @@
+import { alertsFactory } from '../alerts/factory.js';
 import { Registry } from '../component/registry.js';
 import { usageConnectorFactory } from '../connectors/usage/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
+import { lagoExporterFactory } from '../exporters/lago/factory.js';
+import { httpExporterFactory } from '../exporters/http/factory.js';
+import { metronomeExporterFactory } from '../exporters/metronome/factory.js';
+import { openMeterExporterFactory } from '../exporters/openmeter/factory.js';
+import { stripeExporterFactory } from '../exporters/stripe/factory.js';
+import { OTLP_HTTP_DEPRECATED_ALIASES, otlpHttpExporterFactory } from '../exporters/otlp_http/factory.js';
+import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
+import { dashboardFactory } from '../extensions/dashboard/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
+import { prometheusReceiverFactory } from '../receivers/prometheus/factory.js';
 import { simulatorFactory } from '../receivers/simulator/factory.js';
 
 /** Every component type this build of meterbridge ships. */
 export function defaultRegistry(): Registry {
   return new Registry()
     .register(simulatorFactory)
+    .register(prometheusReceiverFactory)
     .register(usageConnectorFactory)
     .register(fileExporterFactory)
-    .register(storageFactory);
+    .register(lagoExporterFactory)
+    .register(openMeterExporterFactory)
+    .register(httpExporterFactory)
+    .register(stripeExporterFactory)
+    .register(metronomeExporterFactory)
+    .register(otlpHttpExporterFactory, { deprecatedAliases: OTLP_HTTP_DEPRECATED_ALIASES })
+    .register(prometheusExporterFactory)
+    .register(storageFactory)
+    .register(dashboardFactory)
+    .register(alertsFactory);
 }

@@ -25,6 +25,7 @@ export function registerReadings(
   const meter = provider.getMeter('meterbridge.readings');
   const gauges = new Map<string, ObservableGauge>();
   for (const def of catalog.all()) {
+    if ((def.kind ?? 'integral') !== 'integral') continue; // sampled meters hold nothing
     const unit = def.baseUnit === 'millicore' ? 'core' : def.baseUnit;
     gauges.set(
       def.code,

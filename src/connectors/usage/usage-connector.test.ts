@@ -152,3 +152,58 @@ describe('UsageConnector', () => {
     expect(usage.some((u) => u.tenant === '' || u.series.includes('overflow'))).toBe(false);
   });
 });
+
+describe('UsageConnector sampled amounts and watermarks', () => {
+  const egress = (tenant: string) => ({ meter: 'network_egress_gb', tenant, attributes: {} });
+  const util = (tenant: string) => ({ meter: 'gpu_utilization', tenant, attributes: { gpu_sku: 'h100' } });
+  const w = (i: number) => ({ start: T0 + i * MIN, end: T0 + (i + 1) * MIN });
+
+  it('holds windows until every watermark reaches their end, then bills amounts beside holdings', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store);
+    c.setHoldings('sim/a', T0, [gpus('t', 1n)]);
+    expect(c.registerWatermark('prometheus')).toEqual({ windowMs: MIN, from: T0 });
+    c.addAmount('prometheus', w(0), egress('t'), 1_500_000_000n);
+    c.addAmount('prometheus', w(0), egress('t'), 1n, 2n); // another source's half byte: summed exactly
+    await c.advance(T0 + 3 * MIN + 10_000);
+    expect(store.loadCheckpoint()?.lastClosedEnd ?? T0).toBe(T0); // the watermark holds every window
+    c.advanceWatermark('prometheus', T0 + MIN);
+    await c.advance(T0 + 3 * MIN + 10_000);
+    expect(store.loadCheckpoint()?.lastClosedEnd).toBe(T0 + MIN);
+    const byMeter = Object.fromEntries(store.usageBySeries({}).map((u) => [u.meter, u.nanos]));
+    expect(byMeter).toEqual({ gpu_hours: 16_666_666n, network_egress_gb: 1_500_000_000n });
+    c.advanceWatermark('prometheus', T0 + 3 * MIN);
+    c.addAmount('prometheus', w(1), egress('t'), 1n, 2n); // the half bytes carry: 1/2 + 1/2 = 1 byte = 1 nano-GB
+    await c.advance(T0 + 3 * MIN + 10_000);
+    expect(store.loadCheckpoint()?.lastClosedEnd).toBe(T0 + 3 * MIN);
+    expect(store.usageBySeries({}).find((u) => u.meter === 'network_egress_gb')?.nanos).toBe(1_500_000_001n);
+  });
+
+  it('refuses amounts for closed windows (counted late) and for holdings meters and unaligned windows', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store);
+    c.setHoldings('sim/a', T0, []);
+    c.registerWatermark('p');
+    c.advanceWatermark('p', T0 + MIN);
+    await c.advance(T0 + MIN + 10_000);
+    c.addAmount('p', w(0), egress('t'), 5n);
+    expect(c.lateAmountCount()).toBe(1);
+    expect(() => c.addAmount('p', w(1), { ...egress('t'), meter: 'gpu_hours' }, 1n)).toThrow(/integrates holdings/);
+    expect(() => c.addAmount('p', { start: T0 + 1, end: T0 + MIN + 1 }, egress('t'), 1n)).toThrow(/aligned/);
+    expect(() => c.advanceWatermark('unknown', T0)).toThrow(/not registered/);
+  });
+
+  it('rounds an average per window with no residue carried, and refuses a second source for it', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store);
+    c.setHoldings('sim/a', T0, []);
+    c.registerWatermark('p');
+    c.addAmount('p', w(0), util('t'), 100n, 3n); // 33.333…%
+    c.addAmount('p', w(1), util('t'), 100n, 3n);
+    expect(() => c.addAmount('p', w(1), util('t'), 1n)).toThrow(/one source per series/);
+    c.advanceWatermark('p', T0 + 2 * MIN);
+    await c.advance(T0 + 2 * MIN + 10_000);
+    store.registerExporter('check', { fromStart: true });
+    expect(store.readBatch('check', 10).map((e) => e.record.quantity)).toEqual(['33.333333333', '33.333333333']);
+  });
+});

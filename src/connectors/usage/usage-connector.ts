@@ -1,17 +1,25 @@
 import type { Counter, Histogram } from '@opentelemetry/api';
 import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
+import type {
+  AmountConsumer,
+  Component,
+  ComponentSettings,
+  HoldingsConsumer,
+  Host,
+} from '../../component/component.js';
 import { CardinalityOverflowError } from '../../component/errors.js';
 import type { UsageStore } from '../../extensions/storage/usage-store.js';
 import { Ledger } from '../../metering/ledger.js';
 import { MeterCatalog } from '../../metering/meters.js';
-import { type EpochMs, type Holding, seriesKey, type TimeRange } from '../../metering/types.js';
-import { assertSafeCounterValue, NanoRounder } from '../../metering/units.js';
+import { add } from '../../metering/rational.js';
+import { type EpochMs, type Holding, type SeriesId, seriesKey, type TimeRange } from '../../metering/types.js';
+import { assertSafeCounterValue, exactNanos, NanoRounder } from '../../metering/units.js';
 import { WindowSchedule } from '../../metering/window-schedule.js';
 import type { UsageConnectorConfig } from './config.js';
 import { registerReadings } from './readings.js';
 import { buildRecord } from './record-builder.js';
+import { SampledAmounts } from './sampled-amounts.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 import type { UsageRecord } from './usage-record.js';
 
@@ -25,7 +33,7 @@ const WALL_TICK_MS = 1000;
  * windows; each closed window goes through the OTel usage counters and one DELTA collection into usage
  * records, committed with the open states and residues in one store transaction.
  */
-export class UsageConnector implements Component, HoldingsConsumer {
+export class UsageConnector implements Component, HoldingsConsumer, AmountConsumer {
   private state: State = 'created';
   private readonly log: Logger;
   private readonly schedule: WindowSchedule;
@@ -42,6 +50,8 @@ export class UsageConnector implements Component, HoldingsConsumer {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(records: readonly UsageRecord[]) => void> = [];
   private lateEvents = 0;
+  private lateAmounts = 0;
+  private readonly sampled: SampledAmounts;
   private metrics: { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter } | undefined;
 
   constructor(
@@ -52,6 +62,7 @@ export class UsageConnector implements Component, HoldingsConsumer {
     this.log = settings.logger;
     this.schedule = new WindowSchedule(config.window, config.grace);
     this.counters = new UsageCounters(catalog, config.cardinality_limit);
+    this.sampled = new SampledAmounts(config.window, catalog);
   }
 
   /** The DELTA reader and views the MeterProvider must be built with. */
@@ -155,6 +166,41 @@ export class UsageConnector implements Component, HoldingsConsumer {
     return this.lateEvents;
   }
 
+  /** A sampled source (prometheus receiver) holds windows open until its watermark reaches their end. */
+  registerWatermark(source: string): { readonly windowMs: number; readonly from: EpochMs } {
+    if (this.lastClosedEnd === undefined) this.ensureLedger(Date.now());
+    const from = this.lastClosedEnd as EpochMs;
+    this.sampled.register(source, from);
+    return { windowMs: this.config.window, from };
+  }
+
+  addAmount(source: string, window: TimeRange, series: SeriesId, amount: bigint, per = 1n): void {
+    const closed = this.lastClosedEnd ?? Number.NEGATIVE_INFINITY;
+    if (this.sampled.add(window, series, amount, per, closed) === 'late') {
+      this.lateAmounts++;
+      this.metrics?.late.add(1);
+      if (this.lateAmounts === 1 || this.lateAmounts % 1000 === 0)
+        this.log.warn(
+          { source, window: new Date(window.start).toISOString(), late: this.lateAmounts },
+          'amount for a window already closed: not billed (closed windows are never rewritten)',
+        );
+    }
+  }
+
+  advanceWatermark(source: string, through: EpochMs): void {
+    this.sampled.advance(source, through);
+  }
+
+  /** Amounts refused because their window had closed (also counted in `meterbridge_late_events_total`). */
+  lateAmountCount(): number {
+    return this.lateAmounts;
+  }
+
+  /** The sampled sources' watermarks (tests, readiness). */
+  watermarks(): ReadonlyMap<string, EpochMs> {
+    return this.sampled.watermarks();
+  }
+
   private ensureLedger(at: EpochMs): Ledger {
     if (!this.ledger) {
       const floor = this.schedule.alignDown(at);
@@ -190,7 +236,11 @@ export class UsageConnector implements Component, HoldingsConsumer {
     if (this.state !== 'running' && this.state !== 'stopping') return;
     const ledger = this.ensureLedger(now);
     for (;;) {
-      const due = this.schedule.due(this.lastClosedEnd as EpochMs, now, this.config.catch_up_batch);
+      // A window also waits for every sampled source's watermark to reach its end.
+      const limit = this.sampled.limit();
+      const due = this.schedule
+        .due(this.lastClosedEnd as EpochMs, now, this.config.catch_up_batch)
+        .filter((w) => w.end <= limit);
       for (const window of due) await this.closeWindow(ledger, window);
       if (due.length < this.config.catch_up_batch) return;
       await new Promise((resolve) => setImmediate(resolve));
@@ -203,9 +253,11 @@ export class UsageConnector implements Component, HoldingsConsumer {
     const residuesBefore = this.rounder.residues();
     try {
       const intended: CollectedUsage[] = [];
-      const usage = ledger.usage(window);
+      const usage = this.exactUsage(ledger, window);
       for (const [key, u] of usage) {
-        const nanos = this.rounder.round(key, u, this.catalog.get(u.series.meter));
+        const meter = this.catalog.get(u.series.meter);
+        // An average is not additive: each window is rounded on its own, with no residue carried.
+        const nanos = meter.kind === 'average' ? exactNanos(u, meter) : this.rounder.round(key, u, meter);
         if (nanos === 0n) continue;
         assertSafeCounterValue(nanos);
         intended.push({ series: u.series, nanos });
@@ -248,6 +300,7 @@ export class UsageConnector implements Component, HoldingsConsumer {
         throw err;
       }
       this.lastClosedEnd = window.end;
+      this.sampled.dropThrough(window.end);
       this.metrics?.windows.add(1);
       this.metrics?.records.add(records.length);
       this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
@@ -256,6 +309,18 @@ export class UsageConnector implements Component, HoldingsConsumer {
       if (this.state !== 'failed') this.rounder.restore(residuesBefore);
       throw err;
     }
+  }
+
+  /** Per series: the ledger's exact integral plus the window's sampled amounts (base unit, exact). */
+  private exactUsage(ledger: Ledger, window: TimeRange): Map<string, { series: SeriesId; num: bigint; den: bigint }> {
+    const out = new Map<string, { series: SeriesId; num: bigint; den: bigint }>();
+    for (const [key, u] of ledger.usage(window)) out.set(key, u);
+    for (const [key, { series, value }] of this.sampled.of(window.start)) {
+      const prior = out.get(key);
+      const sum = prior ? add({ num: prior.num, den: prior.den }, value) : value;
+      out.set(key, { series, num: sum.num, den: sum.den });
+    }
+    return out;
   }
 
   /** The store refused a commit after the ledger moved on: stop closing windows and ask for a restart. */

@@ -1,0 +1,11 @@
+export {
+  bodyExcerpt,
+  type ClassifyOptions,
+  classifyResponse,
+  httpStatusOf,
+  parseRetryAfter,
+  redactHeaders,
+} from './classify-response.js';
+export { readApiKey } from './secret.js';
+export { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http-client.js';
+export { type TlsSettings, tlsSettingsSchema } from './tls-config.js';

@@ -1,0 +1,68 @@
+import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { LagoExporterConfig } from './config.js';
+
+/** One element of `POST /api/v1/events/batch` (`EventInputObject` in the Lago OpenAPI document). */
+export interface LagoEvent {
+  readonly transaction_id: string;
+  readonly external_subscription_id: string;
+  readonly code: string;
+  /** Window start, Unix seconds: an integer, or a string with milliseconds when the start is not on a second. */
+  readonly timestamp: number | string;
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+/** Maps records to Lago events and tenants to Lago ids; pure, so a retry sends byte-identical events. */
+export class LagoEventMapper {
+  private readonly config: Pick<
+    LagoExporterConfig,
+    'billable_metrics' | 'external_subscription_id' | 'external_customer_id'
+  >;
+
+  constructor(
+    config: Pick<LagoExporterConfig, 'billable_metrics' | 'external_subscription_id' | 'external_customer_id'>,
+  ) {
+    this.config = config;
+  }
+
+  /** Billable metric code of a meter: the configured code, else the meter code itself. */
+  metricCode(meter: string): string {
+    return this.config.billable_metrics[meter]?.code ?? meter;
+  }
+
+  subscriptionId(tenant: string, cluster = ''): string {
+    return render(this.config.external_subscription_id, tenant, cluster);
+  }
+
+  customerId(tenant: string, cluster = ''): string {
+    return render(this.config.external_customer_id, tenant, cluster);
+  }
+
+  toEvent(record: UsageRecord): LagoEvent {
+    return {
+      transaction_id: record.id,
+      external_subscription_id: this.subscriptionId(record.tenant, clusterOf(record)),
+      code: this.metricCode(record.meter),
+      timestamp: unixSeconds(record.windowStart),
+      // The record's data as is: quantity (decimal string, the sum_agg field), unit, window bounds, tenant and
+      // the series attributes (gpu_sku, capacity_type, storage_class, …). Lago sums decimal strings exactly.
+      properties: { ...record.event.data },
+    };
+  }
+}
+
+/** The cluster id from the record's CloudEvents source `meterbridge://<cluster id>`. */
+export function clusterOf(record: UsageRecord): string {
+  const source = record.event.source;
+  return source.startsWith('meterbridge://') ? source.slice('meterbridge://'.length) : source;
+}
+
+function render(template: string, tenant: string, cluster: string): string {
+  return template.replaceAll('{tenant}', tenant).replaceAll('{cluster}', cluster);
+}
+
+/** Epoch ms → Unix seconds: an integer when whole, else `"<seconds>.<ms>"` (Lago keeps milliseconds). */
+export function unixSeconds(ms: number): number | string {
+  if (ms % 1000 === 0) return ms / 1000;
+  const seconds = Math.floor(ms / 1000);
+  return `${seconds}.${String(ms - seconds * 1000).padStart(3, '0')}`;
+}

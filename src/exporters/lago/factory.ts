@@ -1,0 +1,64 @@
+import type { ComponentSettings, UsageExporterFactory } from '../../component/component.js';
+import type { UsageExporter } from '../helper/usage-exporter.js';
+import { HttpClient } from '../http-client/http-client.js';
+import { readApiKey } from '../http-client/secret.js';
+import { LagoBootstrap } from './bootstrap.js';
+import { type LagoExporterConfig, lagoExporterConfigSchema } from './config.js';
+import { LagoEventMapper } from './event-mapping.js';
+import { LagoApi } from './lago-api.js';
+import { LagoExporter } from './lago-exporter.js';
+import { TenantLifecycle } from './tenant-lifecycle.js';
+
+/** Builds the exporter and its parts from a parsed config (tests pass `now`). */
+export function createLagoExporter(
+  settings: ComponentSettings,
+  config: LagoExporterConfig,
+  options: { readonly now?: () => number } = {},
+): LagoExporter {
+  const apiKey = readApiKey(config);
+  const logger = settings.logger;
+  if (apiKey === undefined) logger.warn('lago: no api_key or api_key_file; requests are sent without Authorization');
+  if (config.tls.insecure_skip_verify)
+    logger.warn('lago: TLS certificate verification is off (tls.insecure_skip_verify)');
+  const http = new HttpClient({
+    endpoint: config.endpoint,
+    tls: config.tls,
+    ...(apiKey === undefined ? {} : { headers: { authorization: `Bearer ${apiKey}` } }),
+  });
+  const api = new LagoApi(http);
+  const mapper = new LagoEventMapper(config);
+  return new LagoExporter({
+    api,
+    mapper,
+    logger,
+    close: () => http.close(),
+    ...(config.bootstrap ? { bootstrap: new LagoBootstrap(api, config, logger) } : {}),
+    ...(config.lifecycle.enabled
+      ? {
+          lifecycle: new TenantLifecycle(
+            api,
+            mapper,
+            {
+              planCode: config.plan_code,
+              terminationGraceMs: config.lifecycle.termination_grace,
+              recheckIntervalMs: config.lifecycle.recheck_interval,
+              ...(options.now ? { now: options.now } : {}),
+            },
+            logger,
+          ),
+        }
+      : {}),
+  });
+}
+
+/** The `lago` usage exporter: events batch, bootstrap of metrics and plan, tenant lifecycle. */
+export const lagoExporterFactory: UsageExporterFactory<LagoExporterConfig> = {
+  type: 'lago',
+  kind: 'exporter',
+  signal: 'usage',
+  configSchema: lagoExporterConfigSchema,
+  description: 'Sends usage records to Lago as events; bootstraps billable metrics and a plan; subscribes tenants',
+  createUsageExporter(settings: ComponentSettings, config: LagoExporterConfig): UsageExporter {
+    return createLagoExporter(settings, config);
+  },
+};

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporalityPreference,
+  OTLPMetricExporter,
+} from '@opentelemetry/exporter-metrics-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  type AggregationOption,
+  type AggregationTemporality,
+  type IMetricReader,
+  type InstrumentType,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Logger } from 'pino';
+import type { ComponentSettings, Host, MetricsExporter } from '../../component/component.js';
+import { MeterbridgeError } from '../../component/errors.js';
+import { metricsUrl, type OtlpHttpExporterConfig } from './config.js';
+
+type OtlpOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
+
+/**
+ * The `otlp_http` metrics exporter: the official OTLPMetricExporter (OTLP/HTTP JSON) in a
+ * PeriodicExportingMetricReader on the service's one MeterProvider, with the cardinality limit raised
+ * (readings have no View of their own) and `k8s.cluster.name` added to the resource.
+ */
+export class OtlpHttpMetricsExporter implements MetricsExporter {
+  private readonly log: Logger;
+  private readonly reader: PeriodicExportingMetricReader;
+  private readonly sink: ResourceAttributesExporter;
+  private stopped = false;
+
+  constructor(settings: ComponentSettings, config: OtlpHttpExporterConfig) {
+    this.log = settings.logger;
+    const url = metricsUrl(config);
+    const otlp = new OTLPMetricExporter({
+      url,
+      headers: { ...config.headers },
+      temporalityPreference:
+        config.temporality === 'delta'
+          ? AggregationTemporalityPreference.DELTA
+          : AggregationTemporalityPreference.CUMULATIVE,
+      timeoutMillis: config.timeout,
+      compression: config.compression as OtlpOptions['compression'],
+      ...(url.startsWith('https:') ? { httpAgentOptions: tlsAgentOptions(settings.id, config.tls) } : {}),
+    });
+    const extra: Record<string, string> = {};
+    if (config.cluster_name !== undefined) extra['k8s.cluster.name'] = config.cluster_name;
+    this.sink = new ResourceAttributesExporter(otlp, extra, this.log);
+    this.reader = new PeriodicExportingMetricReader({
+      exporter: this.sink,
+      exportIntervalMillis: config.interval,
+      exportTimeoutMillis: config.timeout,
+      cardinalityLimits: { default: config.cardinality_limit },
+    });
+    // Header names only: their values may be credentials.
+    this.log.debug(
+      { url, headers: Object.keys(config.headers), temporality: config.temporality, interval: config.interval },
+      'otlp_http exporter created',
+    );
+    if (config.tls.insecure_skip_verify && url.startsWith('https:')) {
+      this.log.warn('tls.insecure_skip_verify is set: the server certificate is not verified');
+    }
+  }
+
+  metricReader(): IMetricReader {
+    return this.reader;
+  }
+
+  async start(_host: Host): Promise<void> {}
+
+  /** Exports once more (the final values); the MeterProvider's shutdown then shuts the reader down. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      await this.reader.forceFlush();
+    } catch (err) {
+      this.log.warn({ err }, 'final OTLP export failed');
+    }
+  }
+
+  /** Exports that failed since start (the SDK does not retry them beyond its own attempts). */
+  failedExports(): number {
+    return this.sink.failures;
+  }
+}
+
+function tlsAgentOptions(id: string, tls: OtlpHttpExporterConfig['tls']): OtlpOptions['httpAgentOptions'] {
+  let ca: Buffer | undefined;
+  if (tls.ca_file !== undefined) {
+    try {
+      ca = readFileSync(tls.ca_file);
+    } catch (err) {
+      throw new MeterbridgeError('MB_METRICS_EXPORTER', `exporters::${id}::tls::ca_file: cannot read ${tls.ca_file}`, {
+        cause: err,
+      });
+    }
+  }
+  return { rejectUnauthorized: !tls.insecure_skip_verify, ...(ca === undefined ? {} : { ca }) };
+}
+
+/**
+ * Adds resource attributes (`k8s.cluster.name`) to what the inner exporter sends, and logs export
+ * failures once per failing streak (the SDK reports them only to its silent diag logger).
+ */
+class ResourceAttributesExporter implements PushMetricExporter {
+  failures = 0;
+  private failing = false;
+
+  constructor(
+    private readonly inner: OTLPMetricExporter,
+    private readonly attributes: Record<string, string>,
+    private readonly log: Logger,
+  ) {}
+
+  export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    const resource =
+      Object.keys(this.attributes).length === 0
+        ? metrics.resource
+        : metrics.resource.merge(resourceFromAttributes(this.attributes));
+    this.inner.export({ ...metrics, resource }, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) {
+        if (this.failing) this.log.info({ failures: this.failures }, 'OTLP export recovered');
+        this.failing = false;
+      } else {
+        this.failures++;
+        if (!this.failing) this.log.warn({ err: result.error }, 'OTLP export failed; these points are not re-sent');
+        this.failing = true;
+      }
+      done(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
+    return this.inner.selectAggregationTemporality(type);
+  }
+
+  selectAggregation(type: InstrumentType): AggregationOption {
+    return this.inner.selectAggregation(type);
+  }
+}
