@@ -55,7 +55,13 @@ export function validateConfigString(text: string, registry: Registry, options: 
     const issues = doc.errors.map((e) => issueAt([], `invalid YAML: ${e.message.split('\n')[0] ?? e.code}`));
     return { ok: false, issues, warnings: [] };
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (err) {
+    // An alias to a missing anchor (`*x`) or an alias bomb: the first line only, as above.
+    return { ok: false, issues: [issueAt([], `invalid YAML: ${(err as Error).message.split('\n')[0]}`)], warnings: [] };
+  }
   const substituted = substituteReferences(raw, {
     env: options.env ?? process.env,
     baseDir: options.baseDir ?? process.cwd(),

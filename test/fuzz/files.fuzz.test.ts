@@ -97,6 +97,19 @@ describe('fuzz: scenario files', () => {
 
 describe('fuzz: config files', () => {
   const registry = defaultRegistry();
+  it('random text never throws out of validate', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom(...NASTY_STRINGS, '*x', '&a [*a, *b]')),
+        (text) => {
+          const result = validateConfigString(text, registry, { env: {} });
+          if (!result.ok) expect(result.issues.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
   it('validate returns every issue with a path instead of throwing', () => {
     fc.assert(
       fc.property(mutations(configBase), (muts) => {
@@ -112,5 +125,14 @@ describe('fuzz: config files', () => {
       }),
       { numRuns: FUZZ_RUNS },
     );
+  });
+});
+
+describe('fuzz: counterexamples found earlier', () => {
+  it('an alias to a missing anchor is a clean error in scenarios and configs', () => {
+    expect(() => parseScenario('*!', 'fuzz.yaml')).toThrow(ScenarioError);
+    const result = validateConfigString('receivers: *nothing', defaultRegistry(), { env: {} });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.issues.map((i) => i.message).join()).toMatch(/invalid YAML/);
   });
 });

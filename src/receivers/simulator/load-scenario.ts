@@ -61,7 +61,14 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
     });
     throw new ScenarioError(lines.join('\n'));
   }
-  const result = scenarioSchema.safeParse(doc.toJS() ?? {});
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (err) {
+    // e.g. an alias to an anchor that does not exist (`*x`), or an alias bomb.
+    throw new ScenarioError(`${source}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const result = scenarioSchema.safeParse(raw);
   if (!result.success) {
     throw new ScenarioError(
       formatIssues(result.error.issues)
