@@ -209,7 +209,9 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 const sink = await startSink();
 try {
   const rows = await throughput(sink);
-  console.log(`delivery into a 127.0.0.1 sink (real DeliveryWorker + exporter, SQLite outbox on disk, Node ${process.version})`);
+  console.log(
+    `delivery into a 127.0.0.1 sink (real DeliveryWorker + exporter, SQLite outbox on disk, Node ${process.version})`,
+  );
   console.log(
     table(
       ['exporter', 'records', 'requests', 'seconds', 'records/s'],

@@ -11,6 +11,7 @@ import { OTLP_HTTP_DEPRECATED_ALIASES, otlpHttpExporterFactory } from '../export
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { dashboardFactory } from '../extensions/dashboard/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
+import { kubernetesReceiverFactory } from '../receivers/kubernetes/factory.js';
 import { prometheusReceiverFactory } from '../receivers/prometheus/factory.js';
 import { simulatorFactory } from '../receivers/simulator/factory.js';
 
@@ -18,6 +19,7 @@ import { simulatorFactory } from '../receivers/simulator/factory.js';
 export function defaultRegistry(): Registry {
   return new Registry()
     .register(simulatorFactory)
+    .register(kubernetesReceiverFactory)
     .register(prometheusReceiverFactory)
     .register(usageConnectorFactory)
     .register(fileExporterFactory)

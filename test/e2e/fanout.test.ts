@@ -12,13 +12,11 @@ import { silentLogger } from '../../src/telemetry/logger.js';
 import { tempDir } from '../support/cli.js';
 
 /**
- * Fan-out: one usage pipeline (simulator → usage → outbox) delivering to openmeter, http (CloudEvents batch)
- * and metronome through the real Service, plus the file exporter as the reference of what was produced.
+ * Fan-out: one usage pipeline (simulator → usage → outbox) delivering to lago (events only: bootstrap and
+ * lifecycle off), openmeter, http (CloudEvents batch) and metronome through the real Service, plus the file
+ * exporter as the reference of what was produced.
  * OpenMeter is down (503) for the whole simulated run, a long outage; the other backends keep flowing. When
  * it comes back it catches up in window order, and every backend ends with every record exactly once.
- *
- * Note: the fan-out of issue 3 names lago + openmeter + http; lago is not registered in the default registry
- * while this test is written, so metronome stands in for it. Add `lago` here once it is registered.
  */
 const DAY = 86_400_000;
 const WAIT_STEP_MS = 50;
@@ -41,6 +39,7 @@ async function sink(
   ids: (body: unknown) => Array<{ id: string; time: string }>,
   ok: number,
   down?: { on: boolean },
+  answer: (body: unknown) => string = () => '',
 ): Promise<Sink> {
   const arrivals: Sink['arrivals'] = [];
   const server = createServer((req, res) => {
@@ -56,8 +55,10 @@ async function sink(
         res.writeHead(503, { 'content-type': 'application/problem+json' }).end('{"status":503}');
         return;
       }
-      arrivals.push(...ids(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-      res.writeHead(ok).end();
+      const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      arrivals.push(...ids(body));
+      const text = answer(body);
+      res.writeHead(ok, text === '' ? {} : { 'content-type': 'application/json' }).end(text);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -109,7 +110,18 @@ describe('fan-out to several backends with one long outage', () => {
         })),
       200,
     );
-    sinks.push(openmeter, hook, metronome);
+    const lago = await sink(
+      '/api/v1/events/batch',
+      (body) =>
+        (body as { events: Array<{ transaction_id: string; timestamp: string }> }).events.map((e) => ({
+          id: e.transaction_id,
+          time: e.timestamp,
+        })),
+      200,
+      undefined,
+      (body) => JSON.stringify(body), // Lago echoes the events
+    );
+    sinks.push(openmeter, hook, metronome, lago);
 
     const dir = tempDir('fanout');
     const start = new Date(Math.floor((Date.now() - 3 * DAY) / DAY) * DAY).toISOString();
@@ -133,13 +145,20 @@ exporters:
     endpoint: ${metronome.url}
     api_key: test-token
     ${delivery}
+  lago:
+    endpoint: ${lago.url}
+    api_key: test-token
+    plan_code: gpu-cloud
+    bootstrap: false
+    lifecycle: { enabled: false }
+    ${delivery}
 extensions:
   storage: { path: ${JSON.stringify(join(dir, 'state.db'))} }
 service:
   extensions: [storage]
   pipelines:
     metrics: { receivers: [simulator], exporters: [usage] }
-    usage: { receivers: [usage], exporters: [file, openmeter, http, metronome] }
+    usage: { receivers: [usage], exporters: [file, lago, openmeter, http, metronome] }
 `,
       defaultRegistry(),
     );
@@ -152,8 +171,8 @@ service:
 
     // The whole simulated day is produced and delivered to every backend but the one that is down.
     await until('the simulated day to close', () => (store.loadCheckpoint()?.lastClosedEnd ?? 0) >= end);
-    await until('file, http and metronome to catch up', () =>
-      ['file', 'http', 'metronome'].every((id) => lag(id) === 0),
+    await until('file, lago, http and metronome to catch up', () =>
+      ['file', 'lago', 'http', 'metronome'].every((id) => lag(id) === 0),
     );
     const produced = readFileSync(join(dir, 'records.jsonl'), 'utf8')
       .trim()
@@ -180,6 +199,7 @@ service:
 
     for (const [name, s] of [
       ['openmeter', openmeter],
+      ['lago', lago],
       ['http', hook],
       ['metronome', metronome],
     ] as const) {

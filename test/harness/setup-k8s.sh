@@ -100,7 +100,14 @@ build_kubernetes() {
     printf ')\n'
   } >>"$src/go.mod"
   log "pinned $(echo "$staging" | wc -l) staging modules"
-  (cd "$src" && go build -trimpath -ldflags="$LDFLAGS" -o "$K8S_DIR/bin.tmp/" \
+  # What hack/lib/version.sh stamps, so /version, `kubectl version` and helm's capabilities say the release.
+  local minor ver_flags=""
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ver_flags="$ver_flags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ver_flags="$ver_flags -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$src" && go build -trimpath -ldflags="$LDFLAGS$ver_flags" -o "$K8S_DIR/bin.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl >&2)
   mv "$K8S_DIR/bin.tmp" "$K8S_DIR/bin"
   log "kubernetes built in $(elapsed "$t0"): $("$K8S_DIR/bin/kube-apiserver" --version)"

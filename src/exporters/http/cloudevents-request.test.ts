@@ -64,7 +64,12 @@ describe('CloudEvents HTTP requests', () => {
 
   it('has a strict config with defaults; signature needs a secret', () => {
     const parsed = httpExporterConfigSchema.parse({ endpoint: 'http://127.0.0.1:1/hook' });
-    expect(parsed).toMatchObject({ mode: 'structured', max_batch_size: 100, duplicate_statuses: [409], timeout: 10_000 });
+    expect(parsed).toMatchObject({
+      mode: 'structured',
+      max_batch_size: 100,
+      duplicate_statuses: [409],
+      timeout: 10_000,
+    });
     expect(parsed.tls.insecure_skip_verify).toBe(false);
     const bad = httpExporterConfigSchema.safeParse({ endpoint: 'ftp://x', signature: {}, colour: 1 });
     expect(bad.error?.issues.map((i) => i.path.join('.'))).toEqual(

@@ -9,7 +9,11 @@ const DAY = 86_400_000;
 describe('metronome usage events', () => {
   it('maps a record: transaction_id = id, customer from the map or the template, RFC 3339, string properties', () => {
     const record = makeRecord({ windowStart: NOW - DAY, tenant: 'acme' });
-    const options = { customers: { beta: 'c0ffee00-0000-4000-8000-000000000001' }, customerId: 'alias-{tenant}', eventType: '{meter}' };
+    const options = {
+      customers: { beta: 'c0ffee00-0000-4000-8000-000000000001' },
+      customerId: 'alias-{tenant}',
+      eventType: '{meter}',
+    };
     expect(toUsageEvent(record, options)).toEqual({
       transaction_id: record.id,
       customer_id: 'alias-acme',

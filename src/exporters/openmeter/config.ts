@@ -29,20 +29,28 @@ const DEFAULT_METER_SET = DEFAULT_METERS.map((m) => ({
 }));
 
 /** `exporters::openmeter`: CloudEvents batches to OpenMeter's `POST /api/v1/events`. */
-export const openMeterExporterConfigSchema = z.strictObject({
-  /** Base URL of the OpenMeter API, without `/api/v1` (`https://openmeter.cloud`, `http://openmeter:8888`). */
-  endpoint: z.url({ protocol: /^https?$/ }),
-  /** Bearer token (OpenMeter Cloud); self-hosted OpenMeter needs none. Use `${env:…}` or `${file:…}`. */
-  api_key: z.string().min(1).optional(),
-  /** Event `subject` (OpenMeter's customer key) from the record: `{tenant}`, `{meter}`, `{<attribute>}`. */
-  subject: recordTemplate().default('{tenant}'),
-  /** List the meters at start and create the missing ones of `meters` (never changes an existing meter). */
-  create_meters: z.boolean().default(false),
-  /** Meters `create_meters` ensures; default: one per built-in meter. */
-  meters: z.array(meterSchema).default(DEFAULT_METER_SET),
-  tls: tlsSettingsSchema.prefault({}),
-  ...deliverySettingsShape,
-});
+export const openMeterExporterConfigSchema = z
+  .strictObject({
+    /** Base URL of the OpenMeter API, without `/api/v1` (`https://openmeter.cloud`, `http://openmeter:8888`). */
+    endpoint: z.url({ protocol: /^https?$/ }),
+    /** Bearer token (OpenMeter Cloud); self-hosted OpenMeter needs none. Use `${env:…}` or `${file:…}`. */
+    api_key: z.string().min(1).optional(),
+    /** File holding the token (a mounted Secret), instead of `api_key`. */
+    api_key_file: z.string().min(1).optional(),
+    /** Event `subject` (OpenMeter's customer key) from the record: `{tenant}`, `{meter}`, `{<attribute>}`. */
+    subject: recordTemplate().default('{tenant}'),
+    /** List the meters at start and create the missing ones of `meters` (never changes an existing meter). */
+    create_meters: z.boolean().default(false),
+    /** Meters `create_meters` ensures; default: one per built-in meter. */
+    meters: z.array(meterSchema).default(DEFAULT_METER_SET),
+    tls: tlsSettingsSchema.prefault({}),
+    ...deliverySettingsShape,
+  })
+  .superRefine((c, ctx) => {
+    if (c.api_key !== undefined && c.api_key_file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['api_key'], message: 'set at most one of api_key and api_key_file' });
+    }
+  });
 
 export type OpenMeterExporterConfig = z.output<typeof openMeterExporterConfigSchema>;
 export type OpenMeterMeterConfig = z.output<typeof meterSchema>;

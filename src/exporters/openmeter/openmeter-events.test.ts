@@ -31,6 +31,8 @@ describe('openmeter events', () => {
 
   it('rejects bad slugs, bad endpoints and unknown keys', () => {
     const bad = openMeterExporterConfigSchema.safeParse({ endpoint: 'nope', meters: [{ slug: 'GPU-hours' }], x: 1 });
-    expect(bad.error?.issues.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['endpoint', 'meters.0.slug', '']));
+    expect(bad.error?.issues.map((i) => i.path.join('.'))).toEqual(
+      expect.arrayContaining(['endpoint', 'meters.0.slug', '']),
+    );
   });
 });

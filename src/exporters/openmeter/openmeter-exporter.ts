@@ -4,6 +4,7 @@ import type { UsageRecord } from '../../connectors/usage/usage-record.js';
 import type { UsageExporter } from '../helper/usage-exporter.js';
 import { classifyResponse } from '../http-client/classify-response.js';
 import { HttpClient } from '../http-client/http-client.js';
+import { readApiKey } from '../http-client/secret.js';
 import type { OpenMeterExporterConfig } from './config.js';
 import { MeterBootstrap } from './meter-bootstrap.js';
 import { CLOUDEVENTS_BATCH, toOpenMeterEvent } from './openmeter-events.js';
@@ -25,9 +26,10 @@ export class OpenMeterExporter implements UsageExporter {
   private readonly bootstrap: MeterBootstrap | undefined;
 
   constructor(config: OpenMeterExporterConfig, logger: Logger) {
+    const token = readApiKey(config);
     this.client = new HttpClient({
       endpoint: config.endpoint,
-      headers: config.api_key === undefined ? {} : { authorization: `Bearer ${config.api_key}` },
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
       tls: config.tls,
     });
     this.subject = config.subject;

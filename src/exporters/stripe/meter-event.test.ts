@@ -50,8 +50,13 @@ describe('stripe meter events', () => {
     const ok = JSON.stringify({ object: 'billing.meter_event' });
     expect(classifyStripeAnswer(200, {}, ok)).toEqual({ kind: 'accepted' });
     expect(classifyStripeAnswer(200, {}, '<html>')).toMatchObject({ kind: 'retry' });
-    expect(classifyStripeAnswer(400, {}, err('An event already exists with identifier x.'))).toEqual({ kind: 'duplicate' });
-    expect(classifyStripeAnswer(400, {}, err('No such meter'))).toMatchObject({ kind: 'rejected', reason: /No such meter/ });
+    expect(classifyStripeAnswer(400, {}, err('An event already exists with identifier x.'))).toEqual({
+      kind: 'duplicate',
+    });
+    expect(classifyStripeAnswer(400, {}, err('No such meter'))).toMatchObject({
+      kind: 'rejected',
+      reason: /No such meter/,
+    });
     expect(classifyStripeAnswer(400, { 'stripe-should-retry': 'true' }, err('x'))).toMatchObject({ kind: 'retry' });
     expect(classifyStripeAnswer(401, {}, err('Invalid API Key'))).toMatchObject({ kind: 'retry' });
     expect(classifyStripeAnswer(409, {}, err('lock', 'idempotency_error'))).toMatchObject({ kind: 'retry' });

@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { writeKubeconfig, type K8sHarnessInfo } from './cluster.js';
 import './provided.js';
@@ -115,11 +116,51 @@ export interface KubectlOptions {
   timeoutMs?: number;
 }
 
-/** `kubectl <args>` against the test apiserver (admin unless `kubeconfig` says otherwise). */
+/**
+ * The apiserver was down or shutting down (another file's restartApiserver()), so the request was not
+ * processed: refused connections, HTTP/2 GOAWAY, and the shutdown's own refusals.
+ */
+const NOT_REACHED =
+  /connection to the server [^ ]+ was refused|connect: connection refused|GOAWAY|apiserver is shutting down|currently unable to handle the request/;
+
+/**
+ * `kubectl <args>` against the test apiserver (admin unless `kubeconfig` says otherwise). When the
+ * apiserver is down because a test file running at the same time restarts it, waits for it (the control
+ * endpoint serialises restarts) and retries, at most 3 times; only requests the server did not process
+ * are retried.
+ */
 export async function kubectl(args: string[], opts: KubectlOptions = {}): Promise<RunResult> {
   const k = await k8sCluster();
   const env = { PATH: process.env.PATH, HOME: k.dir, KUBECONFIG: opts.kubeconfig ?? k.kubeconfig };
-  return run(k.binaries.kubectl, args, { ...opts, env });
+  for (let attempt = 1; ; attempt++) {
+    const res = await run(k.binaries.kubectl, args, { ...opts, env, allowFailure: true });
+    if (res.code === 0 || attempt > 3 || !NOT_REACHED.test(res.stderr)) {
+      if (res.code !== 0 && !opts.allowFailure) {
+        throw new Error(`kubectl ${args.join(' ')} exited ${res.code}: ${res.stderr.trim()}`);
+      }
+      return res;
+    }
+    await control('POST', '/apiserver/wait');
+  }
+}
+
+const VCI_CRD = fileURLToPath(new URL('./crds/virtualclusterinstances.management.loft.sh.yaml', import.meta.url));
+
+/**
+ * Installs the VirtualClusterInstance stand-in CRD (crds/) once per run, shared by every file, and waits
+ * until it is served. Idempotent across files running at the same time.
+ */
+export async function ensureVirtualClusterInstanceCrd(): Promise<void> {
+  const res = await kubectl(['create', '-f', VCI_CRD], { allowFailure: true });
+  if (res.code !== 0 && !/AlreadyExists|already exists/.test(res.stderr)) {
+    throw new Error(`installing the VirtualClusterInstance CRD: ${res.stderr.trim()}`);
+  }
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    'crd/virtualclusterinstances.management.loft.sh',
+    '--timeout=60s',
+  ]);
 }
 
 /** `helm <args>` with the admin kubeconfig and helm's state dirs inside the run's scratch dir. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { K8sHarnessInfo, TestCluster } from './cluster.js';
 
 /**
@@ -13,6 +14,8 @@ import type { K8sHarnessInfo, TestCluster } from './cluster.js';
  *   POST <control>/apiserver/stop      stop only (an outage of the test's choosing)
  *   POST <control>/apiserver/start     start again and wait for /readyz
  *   GET  <control>/apiserver/metrics   the apiserver's /metrics text, fetched as admin
+ *   POST <control>/apiserver/wait      wait (up to 2 min) until no operation runs and the apiserver is up;
+ *                                      it does not start a stopped apiserver (another file's outage)
  *
  * Operations run one at a time. Each answers 200 with JSON `{ ok: true, restarts }` (metrics: the text), or
  * 500 with `{ ok: false, error }`.
@@ -48,10 +51,29 @@ export async function startControlServer(host: ClusterHost): Promise<ControlServ
     'POST /apiserver/start': async () => void (await (await host.ensure()).cluster.startApiserver()),
     'GET /apiserver/metrics': async () => (await host.ensure()).cluster.metrics(),
   };
+  /** Not queued: waits for the queue to drain and for the apiserver to be up, bounded. */
+  const waitUp = async (): Promise<undefined> => {
+    const { cluster } = await host.ensure();
+    for (let i = 0; i < 480; i++) {
+      await queue;
+      if (cluster.apiserverRunning) return undefined;
+      await sleep(250);
+    }
+    throw new Error('the apiserver stayed down for 2 minutes');
+  };
   const server: Server = createServer((req, res) => {
     const prefix = `/${token}`;
     const url = req.url ?? '';
-    const op = url.startsWith(prefix) ? ops[`${req.method} ${url.slice(prefix.length)}`] : undefined;
+    const key = `${req.method} ${url.slice(prefix.length)}`;
+    if (url.startsWith(prefix) && key === 'POST /apiserver/wait') {
+      req.resume();
+      waitUp().then(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, restarts })),
+        (err: Error) => res.writeHead(500).end(JSON.stringify({ ok: false, error: err.message })),
+      );
+      return;
+    }
+    const op = url.startsWith(prefix) ? ops[key] : undefined;
     if (!op) {
       res.writeHead(404).end();
       return;

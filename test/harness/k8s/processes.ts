@@ -40,10 +40,11 @@ export function startProcess(name: string, bin: string, args: string[], logFile:
 export async function stopProcess(p: ServerProcess, graceMs = 10_000): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill('SIGTERM');
-  const done = await Promise.race([p.exited.then(() => true), sleep(graceMs).then(() => false)]);
+  // Unref'd timers: a pending timeout must not keep the global setup's process alive after the exit.
+  const done = await Promise.race([p.exited.then(() => true), sleep(graceMs, false, { ref: false })]);
   if (!done) {
     p.child.kill('SIGKILL');
-    await Promise.race([p.exited, sleep(5_000)]);
+    await Promise.race([p.exited, sleep(5_000, undefined, { ref: false })]);
   }
 }
 

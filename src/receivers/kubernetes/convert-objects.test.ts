@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { ObjectError } from '../../component/errors.js';
+import { attributionConfigSchema, Inventory } from '../../metering/attribution/index.js';
+import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
+import { convertObject, type RawObject } from './convert-objects.js';
+import { RecordingConsumer } from './testdata/recording-consumer.js';
+
+const typed = k8s.loadAllYaml(
+  readFileSync(new URL('./testdata/objects.yaml', import.meta.url), 'utf8'),
+) as Array<RawObject & { kind: string }>;
+const policy = { namespaceLabel: 'billing.example.com/tenant' };
+const byKind = (kind: string) => typed.find((o) => o.kind === kind) as RawObject;
+const ms = (s: string) => Date.parse(s);
+
+describe('convertObject from client-node typed objects', () => {
+  it('reads the typed fixtures as typed (timestamps are Dates)', () => {
+    expect(byKind('Pod').metadata?.creationTimestamp).toBeInstanceOf(Date);
+  });
+
+  it('Node: all labels, taints, capacity strings; nothing else', () => {
+    expect(convertObject('Node', byKind('Node'), policy)).toEqual({
+      kind: 'Node',
+      name: 'ip-10-0-41-7.us-east-2.compute.internal',
+      uid: '6a2b8c11-0f3e-4d7a-b9c2-1e5d7f9a3b20',
+      createdAt: ms('2026-07-01T06:12:44Z'),
+      labels: {
+        'kubernetes.io/arch': 'amd64',
+        'node.kubernetes.io/instance-type': 'p5.48xlarge',
+        'topology.kubernetes.io/zone': 'us-east-2a',
+        'eks.amazonaws.com/capacityType': 'ON_DEMAND',
+        'billing.example.com/tenant': 'team-a',
+        'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3',
+        'nvidia.com/gpu.count': '8',
+      },
+      taints: [
+        { key: 'tenant', value: 'team-a', effect: 'NoSchedule' },
+        { key: 'nvidia.com/gpu', effect: 'NoSchedule' },
+      ],
+      capacity: {
+        cpu: '192',
+        memory: '2113421264Ki',
+        'ephemeral-storage': '3750000000Ki',
+        pods: '100',
+        'nvidia.com/gpu': '8',
+      },
+    });
+  });
+
+  it('Pod: requests of app and init containers, overhead, start and finish times, only the managed-by label', () => {
+    expect(convertObject('Pod', byKind('Pod'), policy)).toEqual({
+      kind: 'Pod',
+      name: 'trainer-0-x-ml-x-team-a',
+      namespace: 'team-a',
+      uid: '9d0f3c1e-7a5b-4c2d-8e11-2f6a0b3c4d5e',
+      createdAt: ms('2026-08-20T09:00:00Z'),
+      labels: { 'vcluster.loft.sh/managed-by': 'team-a' },
+      nodeName: 'ip-10-0-41-7.us-east-2.compute.internal',
+      phase: 'Succeeded',
+      containers: [{ requests: { 'nvidia.com/gpu': '8', cpu: '90', memory: '1500Gi' } }],
+      initContainers: [{ requests: { cpu: '2', memory: '1Gi' } }],
+      overhead: { cpu: '250m' },
+      startedAt: ms('2026-08-20T09:00:05Z'),
+      finishedAt: ms('2026-08-20T11:00:00Z'),
+    });
+  });
+
+  it('PVC: status.capacity (not the request), storage class, phase', () => {
+    expect(convertObject('PersistentVolumeClaim', byKind('PersistentVolumeClaim'), policy)).toMatchObject({
+      kind: 'PersistentVolumeClaim',
+      storageClass: 'premium-ssd',
+      phase: 'Bound',
+      capacity: '1Ti',
+      labels: { 'vcluster.loft.sh/managed-by': 'team-a' },
+    });
+  });
+
+  it('Service: type and whether an ingress exists', () => {
+    const svc = convertObject('Service', byKind('Service'), policy);
+    expect(svc).toMatchObject({ kind: 'Service', type: 'LoadBalancer', hasIngress: true });
+    expect(Object.keys(svc).sort()).toEqual(
+      ['createdAt', 'hasIngress', 'kind', 'labels', 'name', 'namespace', 'type', 'uid'].sort(),
+    );
+  });
+
+  it('StatefulSet/Deployment: replicas (API default 1), readyReplicas (default 0), only the rule labels and annotations', () => {
+    expect(convertObject('StatefulSet', byKind('StatefulSet'), policy)).toMatchObject({
+      kind: 'StatefulSet',
+      replicas: 1,
+      readyReplicas: 1,
+      labels: { app: 'vcluster', release: 'team-a' },
+      annotations: { 'loft.sh/paused': 'true' },
+    });
+    expect(convertObject('Deployment', byKind('Deployment'), policy)).toMatchObject({
+      kind: 'Deployment',
+      replicas: 1,
+      readyReplicas: 0,
+      annotations: {},
+    });
+  });
+
+  it('Namespace: only the tenant label', () => {
+    expect(convertObject('Namespace', byKind('Namespace'), policy)).toEqual({
+      kind: 'Namespace',
+      name: 'team-c',
+      uid: '6b1c2a8e-3d0b-4c55-9a51-0c2b6a1f7e12',
+      createdAt: ms('2026-03-02T09:14:11Z'),
+      labels: { 'billing.example.com/tenant': 'team-c' },
+    });
+  });
+
+  it('reads watch JSON (string timestamps) the same as typed objects', () => {
+    const json = JSON.parse(JSON.stringify(byKind('Pod'))) as RawObject;
+    expect(typeof json.metadata?.creationTimestamp).toBe('string');
+    expect(convertObject('Pod', json, policy)).toEqual(convertObject('Pod', byKind('Pod'), policy));
+  });
+
+  it('absent labels (the API omits empty maps) become {}', () => {
+    const o = convertObject('Node', { metadata: { name: 'n', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' } }, policy);
+    expect(o).toMatchObject({ labels: {}, taints: [] });
+  });
+});
+
+describe('malformed objects', () => {
+  it('an object without a name cannot be named: ObjectError', () => {
+    expect(() => convertObject('Pod', { metadata: { namespace: 'ns' } }, policy)).toThrow(
+      /Pod\/ns\/\?: metadata.name is missing/,
+    );
+    expect(() => convertObject('Pod', {} as RawObject, policy)).toThrow(/metadata.name is missing/);
+  });
+
+  it('a bad optional timestamp is reported naming the object and treated as absent', () => {
+    const warnings: ObjectError[] = [];
+    const raw = JSON.parse(JSON.stringify(byKind('Pod'))) as RawObject & { status: { startTime: string } };
+    raw.status.startTime = 'yesterday';
+    const o = convertObject('Pod', raw, policy, (e) => warnings.push(e));
+    expect(o).not.toHaveProperty('startedAt');
+    expect(warnings.map((w) => w.message)).toEqual([
+      'Pod/team-a/trainer-0-x-ml-x-team-a: status.startTime "yesterday" is not a timestamp',
+    ]);
+  });
+
+  it('bad billed fields flow to the Inventory, which names the object; the rest keeps flowing', () => {
+    const errors: ObjectError[] = [];
+    const consumer = new RecordingConsumer();
+    const inventory = new Inventory({
+      source: 'kubernetes/',
+      config: attributionConfigSchema.parse({}),
+      consumer,
+      onError: (e) => errors.push(e),
+    });
+    const bad = (kind: ObjectKind, raw: unknown) => convertObject(kind, raw as RawObject, policy);
+    const objects: MeteredObject[] = [
+      ...typed.map((o) => convertObject(o.kind as ObjectKind, o, policy)),
+      bad('Pod', {
+        metadata: { name: 'p-bad', namespace: 'team-a', uid: 'u1', creationTimestamp: '2026-08-20T09:00:00Z' },
+        spec: { nodeName: 'x', containers: [{ resources: { requests: { cpu: '12x' } } }] },
+        status: { phase: 'Running' },
+      }),
+      bad('Node', { metadata: { name: 'n-bad', uid: 'u2' }, status: { capacity: { cpu: '1' } } }),
+      bad('PersistentVolumeClaim', {
+        metadata: { name: 'pvc-bad', namespace: 'team-a', uid: 'u3', creationTimestamp: '2026-08-20T09:00:00Z' },
+        status: { phase: 'Bound' },
+      }),
+      bad('Pod', {
+        metadata: { name: 'p-nophase', namespace: 'team-a', uid: 'u4', creationTimestamp: '2026-08-20T09:00:00Z' },
+        spec: { containers: [] },
+      }),
+    ];
+    inventory.relist(objects, ms('2026-08-21T00:00:00Z'));
+    expect(errors.map((e) => e.message).sort()).toEqual([
+      'Node/n-bad: metadata.creationTimestamp is missing',
+      'PersistentVolumeClaim/team-a/pvc-bad: status.capacity.storage is missing on a Bound claim',
+      'Pod/team-a/p-bad: spec.containers[0].resources.requests.cpu "12x" is not a quantity: unknown suffix "x"',
+      'Pod/team-a/p-nophase: status.phase is missing',
+    ]);
+    // The good objects still hold: the dedicated node, the PVC, the LB, the namespace-less Deployment's CP.
+    const current = consumer.current();
+    expect(current.get('node_hours|"team-a"|capacity_type="on-demand",instance_type="p5.48xlarge",zone="us-east-2a"')).toBe('1');
+    expect(current.get('storage_gb_hours|"team-a"|storage_class="premium-ssd"')).toBe(String(2n ** 40n));
+    expect(current.get('loadbalancer_hours|"team-a"|')).toBe('1');
+  });
+});

@@ -1,0 +1,12 @@
+export { type KubernetesConfig, type KubernetesConfigInput, kubernetesConfigSchema } from './config.js';
+export { convertObject, type LabelPolicy, type RawObject, toEpochMs } from './convert-objects.js';
+export { kubernetesReceiverFactory } from './factory.js';
+export { KindInformer, type KindInformerStats } from './kind-informer.js';
+export { coreKindSpecs, type KindSpec, VCLUSTER_SELECTOR } from './kind-specs.js';
+export { loadKubeConfig } from './kube-config.js';
+export {
+  KubernetesReceiver,
+  type KubernetesReceiverOptions,
+  type KubernetesReceiverStatus,
+} from './kubernetes-receiver.js';
+export { convertVirtualClusterInstance, type VirtualClusterInstance } from './virtual-cluster-instance.js';
