@@ -149,7 +149,13 @@ async function main(): Promise<void> {
     const out = [
       `API requests per minute (apiserver_request_total; background ${(background * 60_000).toFixed(1)}/min subtracted)`,
       '',
-      line(['tenants', 'meterbridge informers (steady, upper bound)', 'meterbridge initial list (once)', 'per-tenant polling (60 s)', 'polling ÷ informers']),
+      line([
+        'tenants',
+        'meterbridge informers (steady, upper bound)',
+        'meterbridge initial list (once)',
+        'per-tenant polling (60 s)',
+        'polling ÷ informers',
+      ]),
       line(['---:', '---:', '---:', '---:', '---:']),
       ...rows.map((r) =>
         line([

@@ -298,8 +298,15 @@ export class Service {
  */
 async function drain(worker: DeliveryWorker, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const result = await worker.drainOnce();
-    if (result.lag === 0 || result.failure) return;
-  }
+  const passes = (async () => {
+    while (Date.now() < deadline) {
+      const result = await worker.drainOnce();
+      if (result.lag === 0 || result.failure) return;
+    }
+  })();
+  // A pass can wait behind the background loop's backoff: never wait past the drain timeout.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([passes, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  passes.catch(() => undefined);
 }

@@ -25,7 +25,16 @@ import { kubernetesConfigSchema } from '../../src/receivers/kubernetes/config.js
 import { loadKubeConfig } from '../../src/receivers/kubernetes/kube-config.js';
 import { KubernetesReceiver } from '../../src/receivers/kubernetes/kubernetes-receiver.js';
 import { RecordingConsumer } from '../../src/receivers/kubernetes/testdata/recording-consumer.js';
-import type { Holding } from '../../src/metering/types.js';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { HoldingsConsumer } from '../../src/component/component.js';
+import { usageConnectorConfigSchema } from '../../src/connectors/usage/config.js';
+import { UsageConnector } from '../../src/connectors/usage/usage-connector.js';
+import { SqliteUsageStore } from '../../src/extensions/storage/sqlite-store.js';
+import { MeterCatalog } from '../../src/metering/meters.js';
+import type { EpochMs, Holding } from '../../src/metering/types.js';
+import { IntegratingConsumer } from '../../src/receivers/simulator/testdata/integrating-consumer.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { READY } from '../support/host.js';
 
 const skip = k8sSkipReason();
 const id = randomBytes(3).toString('hex');
@@ -71,6 +80,14 @@ async function timestampOf(kind: string, name: string, ns: string | undefined, f
   return Date.parse((await kubectl(args)).stdout.trim());
 }
 
+/**
+ * A delete ends at the object's deletionTimestamp when the DELETED event carries one (a forced pod
+ * delete does): set by the delete request itself, but truncated to the second.
+ */
+function deleteWindow([t0, t1]: [number, number]): [number, number] {
+  return [Math.floor(t0 / 1000) * 1000, t1];
+}
+
 function patchStatus(kind: string, name: string, ns: string | undefined, status: unknown) {
   const args = ['patch', kind, name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })];
   return kubectl(ns ? [...args, '-n', ns] : args);
@@ -81,6 +98,37 @@ describe.skipIf(skip)(k8sSuiteName('kubernetes receiver against kube-apiserver',
   let nsB: string;
   let receiver: KubernetesReceiver | undefined;
   const consumer = new RecordingConsumer();
+  // The billing path in-process: the real usage connector (1 s windows) and SQLite store, fed only our
+  // resources (other test files share the apiserver), beside an exact integral of the same holdings.
+  const store = SqliteUsageStore.open(':memory:');
+  const connector = new UsageConnector(
+    { id: 'usage', logger: silentLogger() },
+    usageConnectorConfigSchema.parse({ window: '1s', grace: '1s', cluster_id: 'k8s-test' }),
+  );
+  const provider = new MeterProvider({ readers: [connector.metricReader()], views: connector.views() });
+  const forwarded: Array<{
+    kind: 'set' | 'resync';
+    resource?: string;
+    at: EpochMs;
+    holdings?: readonly Holding[];
+    present?: ReadonlySet<string>;
+  }> = [];
+  const tee: HoldingsConsumer = {
+    setHoldings(resource, at, holdings) {
+      consumer.setHoldings(resource, at, holdings);
+      if (!mine(resource)) return;
+      forwarded.push({ kind: 'set', resource, at, holdings });
+      connector.setHoldings(resource, at, holdings);
+    },
+    resync(prefix, present, at) {
+      consumer.resync(prefix, present, at);
+      const ours = new Set([...present].filter(mine));
+      forwarded.push({ kind: 'resync', at, present: ours });
+      connector.resync(prefix, ours, at);
+    },
+    advance: async () => {},
+    resumePoint: () => undefined,
+  };
   const expected: Expected[] = [];
   const nodes = { dedicated: `dn-${id}`, mig: `mig-${id}`, sliced: `ts-${id}` };
 
@@ -95,6 +143,13 @@ describe.skipIf(skip)(k8sSuiteName('kubernetes receiver against kube-apiserver',
     resource.includes(`/${nsA}/`) || resource.includes(`/${nsB}/`) || resource.includes(`-${id}/`);
 
   beforeAll(async () => {
+    connector.setClockDriven(true);
+    await connector.start({
+      store: () => store,
+      meterProvider: () => provider,
+      requestShutdown: () => {},
+      readiness: () => READY,
+    });
     await k8sCluster();
     nsA = await freshNamespace('recv-va');
     nsB = await freshNamespace('recv-nb', { 'billing.example.com/tenant': tB });
@@ -180,7 +235,7 @@ spec:
     receiver = new KubernetesReceiver(
       { id: 'kubernetes', logger: pino({ level: process.env.MB_LOG ?? 'silent' }) },
       config,
-      consumer,
+      tee,
       loadKubeConfig(config),
     );
     await receiver.start();
@@ -189,8 +244,12 @@ spec:
 
   afterAll(async () => {
     await receiver?.shutdown();
+    await connector.shutdown();
+    await provider.shutdown();
+    store.close();
     if (skip) return;
-    for (const n of Object.values(nodes)) await kubectl(['delete', 'node', n, '--ignore-not-found'], { allowFailure: true });
+    for (const n of Object.values(nodes))
+      await kubectl(['delete', 'node', n, '--ignore-not-found'], { allowFailure: true });
     await kubectl(['delete', 'clusterrole,clusterrolebinding', `meterbridge-recv-${id}`, '--ignore-not-found'], {
       allowFailure: true,
     });
@@ -206,7 +265,11 @@ spec:
       `memory_gb_hours|${tA}|capacity_type=spot = ${2n * 1024n * GiB}`,
       `node_hours|${tA}|capacity_type=spot,instance_type=p5.48xlarge,zone=zone-1 = 1`,
     ];
-    expected.push({ ref: dn, holdings: dnHoldings(8), at: await timestampOf('node', nodes.dedicated, undefined, '.metadata.creationTimestamp') });
+    expected.push({
+      ref: dn,
+      holdings: dnHoldings(8),
+      at: await timestampOf('node', nodes.dedicated, undefined, '.metadata.creationTimestamp'),
+    });
     const sts = `StatefulSet/${nsA}/${tA}`;
     expected.push({
       ref: sts,
@@ -303,7 +366,10 @@ spec: { type: LoadBalancer, ports: [{ port: 443 }] }
     // The dedicated node's capacity changes (4 GPUs taken out of service).
     const dnGpu = `gpu_hours|"${tA}"|capacity_type="spot",gpu_sku="nvidia-h100-80gb-hbm3"`;
     w = await step(
-      () => patchStatus('node', nodes.dedicated, undefined, { capacity: { cpu: '192', memory: '2Ti', 'nvidia.com/gpu': '4', pods: '110' } }),
+      () =>
+        patchStatus('node', nodes.dedicated, undefined, {
+          capacity: { cpu: '192', memory: '2Ti', 'nvidia.com/gpu': '4', pods: '110' },
+        }),
       holds(dnGpu, '4'),
       'capacity change',
     );
@@ -317,9 +383,9 @@ spec: { type: LoadBalancer, ports: [{ port: 443 }] }
       holds(slicedGpu, undefined),
       'pb1 deleted',
     );
-    expected.push({ ref: `Pod/${nsB}/pb1`, holdings: [], within: w });
+    expected.push({ ref: `Pod/${nsB}/pb1`, holdings: [], within: deleteWindow(w) });
     w = await step(() => kubectl(['delete', 'service', 'web', '-n', nsB]), holds(lb, undefined), 'LB deleted');
-    expected.push({ ref: svc, holdings: [], within: w });
+    expected.push({ ref: svc, holdings: [], within: deleteWindow(w) });
 
     // The PVC is deleted with the pvc-protection finalizer: it bills until the finalizer goes, and ends at
     // its deletionTimestamp (its own timestamp).
@@ -335,13 +401,16 @@ spec: { type: LoadBalancer, ports: [{ port: 443 }] }
     // Tenant A is deleted: its control plane ends.
     const cp = `controlplane_hours|"${tA}"|`;
     w = await step(() => kubectl(['delete', 'statefulset', tA, '-n', nsA]), holds(cp, undefined), 'tenant deleted');
-    expected.push({ ref: sts, holdings: [], within: w });
+    expected.push({ ref: sts, holdings: [], within: deleteWindow(w) });
 
     // Every call for our resources, per resource, is exactly the expected sequence.
     expect(expected).toHaveLength(13);
     const got = new Map<string, Array<{ at: number; holdings: string[] }>>();
     for (const c of consumer.calls.filter((x) => mine(x.resource))) {
-      const ref = c.resource.replace(/^kubernetes\//, '').replace(/\/[^/]+$/, '').replace(/^(Node|Namespace)\/\//, '$1/');
+      const ref = c.resource
+        .replace(/^kubernetes\//, '')
+        .replace(/\/[^/]+$/, '')
+        .replace(/^(Node|Namespace)\/\//, '$1/');
       got.set(ref, [...(got.get(ref) ?? []), { at: c.at, holdings: summary(c.holdings) }]);
     }
     const want = new Map<string, Expected[]>();
@@ -349,14 +418,43 @@ spec: { type: LoadBalancer, ports: [{ port: 443 }] }
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [ref, list] of want) {
       const calls = got.get(ref)!;
-      expect(calls.map((c) => c.holdings), ref).toEqual(list.map((e) => e.holdings));
+      expect(
+        calls.map((c) => c.holdings),
+        ref,
+      ).toEqual(list.map((e) => e.holdings));
       list.forEach((e, i) => {
         const at = calls[i]!.at;
-        if (e.at !== undefined) expect(at, `${ref} #${i} at own timestamp`).toBe(e.at);
+        // An own timestamp (second resolution) is never earlier than the previous time sent for the resource.
+        const floor = i > 0 ? calls[i - 1]!.at : Number.NEGATIVE_INFINITY;
+        if (e.at !== undefined) expect(at, `${ref} #${i} at own timestamp`).toBe(Math.max(e.at, floor));
         else expect(at >= e.within![0] && at <= e.within![1], `${ref} #${i} at ${at} within ${e.within}`).toBe(true);
       });
     }
     expect(consumer.resyncs).toHaveLength(1);
     expect(r.status().objectErrors).toBe(0);
+
+    // Billed records (1 s windows through the real connector and store) equal the exact integral of the
+    // timeline above over the same windows, per series, to the nano-unit (residues carry rounding).
+    const end = Math.floor(Date.now() / 1000) * 1000;
+    await connector.advance(end + 1000);
+    const floor = Math.floor(forwarded.find((f) => f.kind === 'set')!.at / 1000) * 1000;
+    const exact = new IntegratingConsumer(floor, end);
+    for (const f of forwarded) {
+      if (f.kind === 'set') exact.setHoldings(f.resource!, f.at, f.holdings!);
+      else exact.resync('kubernetes/', f.present!, f.at);
+    }
+    const catalog = new MeterCatalog();
+    const truth = new Map<string, bigint>();
+    for (const [series, { num, den }] of exact.totals()) {
+      const meter = catalog.get(series.split('|')[0]!);
+      truth.set(series, (num * meter.num * 1_000_000_000n) / (den * meter.den));
+    }
+    const billed = new Map(store.usageBySeries({}).map((u) => [u.series, u.nanos]));
+    expect([...billed.keys()].sort()).toEqual([...truth.keys()].sort());
+    for (const [series, nanos] of truth) {
+      const diff = billed.get(series)! - nanos;
+      expect(diff >= -1n && diff <= 1n, `${series}: billed ${billed.get(series)} vs exact ${nanos}`).toBe(true);
+    }
+    expect(truth.size).toBeGreaterThanOrEqual(12);
   });
 });

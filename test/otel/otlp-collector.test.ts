@@ -75,11 +75,16 @@ describe.skipIf(otelcol.skipReason !== '')(
       }
       const gpu = usage.filter((p) => p.metric === 'gpu_hours');
       expect(gpu.length).toBeGreaterThan(0);
-      for (const p of gpu) expect(p.attributes).toMatchObject({ tenant: expect.any(String), gpu_sku: expect.any(String) });
+      for (const p of gpu)
+        expect(p.attributes).toMatchObject({ tenant: expect.any(String), gpu_sku: expect.any(String) });
 
       const readings = points.filter((p) => p.scope === 'meterbridge.readings');
       expect([...new Set(readings.map((p) => p.metric))]).toEqual(
-        expect.arrayContaining(['meterbridge_allocated_gpu', 'meterbridge_allocated_node', 'meterbridge_allocated_storage']),
+        expect.arrayContaining([
+          'meterbridge_allocated_gpu',
+          'meterbridge_allocated_node',
+          'meterbridge_allocated_storage',
+        ]),
       );
       const allocatedGpu = readings.filter((p) => p.metric === 'meterbridge_allocated_gpu');
       expect(allocatedGpu.length).toBeGreaterThan(0);
@@ -88,7 +93,11 @@ describe.skipIf(otelcol.skipReason !== '')(
         expect(p.attributes).toMatchObject({ tenant: expect.any(String), gpu_sku: expect.any(String) });
       }
       const self = new Set(points.filter((p) => p.scope === 'meterbridge').map((p) => p.metric));
-      for (const name of ['meterbridge_window_close_seconds', 'meterbridge_exporter_sent_records_total', 'meterbridge_outbox_lag_records']) {
+      for (const name of [
+        'meterbridge_window_close_seconds',
+        'meterbridge_exporter_sent_records_total',
+        'meterbridge_outbox_lag_records',
+      ]) {
         expect(self).toContain(name);
       }
       expect(points.some((p) => 'otel.metric.overflow' in p.attributes)).toBe(false);

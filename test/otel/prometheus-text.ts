@@ -65,7 +65,8 @@ export function parsePrometheusText(text: string): PromExposition {
 
 function familyOf(name: string, families: ReadonlyMap<string, unknown>): string {
   if (families.has(name)) return name;
-  for (const s of SUFFIXES) if (name.endsWith(s) && families.has(name.slice(0, -s.length))) return name.slice(0, -s.length);
+  for (const s of SUFFIXES)
+    if (name.endsWith(s) && families.has(name.slice(0, -s.length))) return name.slice(0, -s.length);
   return name;
 }
 

@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter,
-} from '@opentelemetry/exporter-metrics-otlp-http';
+import { AggregationTemporalityPreference, OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   type AggregationOption,

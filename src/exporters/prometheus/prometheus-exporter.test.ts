@@ -95,9 +95,8 @@ describe('prometheus exporter in the real service (simulator, ai-cloud, 1 day)',
 
   it('serves the self-metrics: delivery, outbox lag, window close duration, receiver sync, store', () => {
     const value = (name: string, labels: Record<string, string> = {}) =>
-      exposition.samples.find(
-        (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
-      )?.value;
+      exposition.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+        ?.value;
     expect(exposition.families.get('meterbridge_window_close_seconds')?.type).toBe('histogram');
     expect(value('meterbridge_window_close_seconds_count')).toBeGreaterThanOrEqual(1440);
     expect(value('meterbridge_windows_closed_total')).toBeGreaterThanOrEqual(1440);

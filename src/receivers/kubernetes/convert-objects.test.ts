@@ -7,9 +7,9 @@ import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
 import { convertObject, type RawObject } from './convert-objects.js';
 import { RecordingConsumer } from './testdata/recording-consumer.js';
 
-const typed = k8s.loadAllYaml(
-  readFileSync(new URL('./testdata/objects.yaml', import.meta.url), 'utf8'),
-) as Array<RawObject & { kind: string }>;
+const typed = k8s.loadAllYaml(readFileSync(new URL('./testdata/objects.yaml', import.meta.url), 'utf8')) as Array<
+  RawObject & { kind: string }
+>;
 const policy = { namespaceLabel: 'billing.example.com/tenant' };
 const byKind = (kind: string) => typed.find((o) => o.kind === kind) as RawObject;
 const ms = (s: string) => Date.parse(s);
@@ -117,7 +117,11 @@ describe('convertObject from client-node typed objects', () => {
   });
 
   it('absent labels (the API omits empty maps) become {}', () => {
-    const o = convertObject('Node', { metadata: { name: 'n', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' } }, policy);
+    const o = convertObject(
+      'Node',
+      { metadata: { name: 'n', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' } },
+      policy,
+    );
     expect(o).toMatchObject({ labels: {}, taints: [] });
   });
 });
@@ -177,7 +181,9 @@ describe('malformed objects', () => {
     ]);
     // The good objects still hold: the dedicated node, the PVC, the LB, the namespace-less Deployment's CP.
     const current = consumer.current();
-    expect(current.get('node_hours|"team-a"|capacity_type="on-demand",instance_type="p5.48xlarge",zone="us-east-2a"')).toBe('1');
+    expect(
+      current.get('node_hours|"team-a"|capacity_type="on-demand",instance_type="p5.48xlarge",zone="us-east-2a"'),
+    ).toBe('1');
     expect(current.get('storage_gb_hours|"team-a"|storage_class="premium-ssd"')).toBe(String(2n ** 40n));
     expect(current.get('loadbalancer_hours|"team-a"|')).toBe('1');
   });

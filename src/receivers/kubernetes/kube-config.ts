@@ -27,11 +27,15 @@ export function loadKubeConfig(
       );
     }
     if (!existsSync(join(SERVICE_ACCOUNT_DIR, 'token'))) {
-      throw new MeterbridgeError('MB_K8S_CONFIG', `auth_type service_account: no token at ${SERVICE_ACCOUNT_DIR}/token`);
+      throw new MeterbridgeError(
+        'MB_K8S_CONFIG',
+        `auth_type service_account: no token at ${SERVICE_ACCOUNT_DIR}/token`,
+      );
     }
     kc.loadFromCluster();
   } else {
-    const file = config.kubeconfig ?? env.KUBECONFIG?.split(':').find((f) => f !== '') ?? join(homedir(), '.kube', 'config');
+    const file =
+      config.kubeconfig ?? env.KUBECONFIG?.split(':').find((f) => f !== '') ?? join(homedir(), '.kube', 'config');
     if (!existsSync(file)) throw new MeterbridgeError('MB_K8S_CONFIG', `kubeconfig ${file} does not exist`);
     try {
       kc.loadFromFile(file);

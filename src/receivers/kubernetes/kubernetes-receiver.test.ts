@@ -123,7 +123,13 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     api.remove(SERVICES, 'web', 'team-a');
     const moved = fx.node('gpu-1', { 'billing.example.com/tenant': 'team-b' }, { cpu: '8', memory: '64Gi' });
     api.put(NODES, moved);
-    await until(() => consumer.current().get('node_hours|"team-b"|capacity_type="on-demand",instance_type="unknown",zone="unknown"') === '1', 'node moved');
+    await until(
+      () =>
+        consumer
+          .current()
+          .get('node_hours|"team-b"|capacity_type="on-demand",instance_type="unknown",zone="unknown"') === '1',
+      'node moved',
+    );
     await until(() => !consumer.current().has(key.lb) && !consumer.current().has(key.sharedGpu), 'LB and pod ended');
     expect(consumer.current().has(key.node)).toBe(false);
   });
@@ -200,7 +206,10 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
       apiVersion: 'management.loft.sh/v1',
       kind: 'VirtualClusterInstance',
       metadata: { name: 'gpu-a', namespace: 'p-default', uid: 'v1' },
-      spec: { owner: { team: 'ml' }, clusterRef: { cluster: 'c', namespace: 'loft-default-v-gpu-a', virtualCluster: 'gpu-a' } },
+      spec: {
+        owner: { team: 'ml' },
+        clusterRef: { cluster: 'c', namespace: 'loft-default-v-gpu-a', virtualCluster: 'gpu-a' },
+      },
       status: { phase: 'Ready' },
     });
     const r = start(new RecordingConsumer());

@@ -25,7 +25,10 @@ export interface VirtualClusterInstance {
 export function convertVirtualClusterInstance(raw: RawObject): VirtualClusterInstance {
   const meta = raw.metadata;
   if (!meta?.name || !meta.namespace) {
-    throw new ObjectError(`VirtualClusterInstance/${meta?.namespace ?? '?'}/${meta?.name ?? '?'}`, 'metadata.name/namespace is missing');
+    throw new ObjectError(
+      `VirtualClusterInstance/${meta?.namespace ?? '?'}/${meta?.name ?? '?'}`,
+      'metadata.name/namespace is missing',
+    );
   }
   const spec = (raw.spec ?? {}) as { clusterRef?: Record<string, unknown>; owner?: Record<string, unknown> };
   const status = (raw.status ?? {}) as { phase?: unknown };

@@ -82,7 +82,8 @@ export class StandinApiserver {
     if (!obj) return;
     coll.delete(key);
     this.rv += 1;
-    if (!silently) this.emit(path, 'DELETED', { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.rv) } });
+    if (!silently)
+      this.emit(path, 'DELETED', { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.rv) } });
   }
 
   /** Compacts history: every open watch gets an in-stream 410 ERROR and is closed; old RVs get 410. */
