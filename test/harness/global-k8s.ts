@@ -3,7 +3,7 @@
  * endpoint; etcd + kube-apiserver start on the first test file that asks (test/harness/k8s/client.ts), once
  * per run, and stop at teardown. Without the binaries (or with MB_K8S=0) it provides a skip reason instead.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -29,12 +29,31 @@ export async function setup(project: TestProject): Promise<void> {
   control = await startControlServer({
     ensure: () => {
       starting ??= (async () => {
-        dir = mkdtempSync(join(tmpdir(), 'meterbridge-k8s-'));
-        const c = new TestCluster(dir, bins);
-        cluster = c;
-        await c.start();
-        const kubeconfig = c.writeAdminKubeconfig(join(dir, 'admin.kubeconfig'));
-        return { cluster: c, info: c.info(control!.url, kubeconfig) };
+        // A start can lose a race for a free port (ports are picked, released, then bound) on a busy
+        // machine: try again with fresh ports and a fresh directory, printing why the last one failed.
+        for (let attempt = 1; ; attempt++) {
+          dir = mkdtempSync(join(tmpdir(), 'meterbridge-k8s-'));
+          const c = new TestCluster(dir, bins);
+          cluster = c;
+          try {
+            await c.start();
+            const kubeconfig = c.writeAdminKubeconfig(join(dir, 'admin.kubeconfig'));
+            return { cluster: c, info: c.info(control!.url, kubeconfig) };
+          } catch (err) {
+            process.stderr.write(`[global-k8s] start attempt ${attempt} failed: ${(err as Error).message}\n`);
+            for (const log of ['kube-apiserver.log', 'etcd.log']) {
+              try {
+                const tail = readFileSync(join(dir, log), 'utf8').split('\n').slice(-15).join('\n');
+                process.stderr.write(`[global-k8s] ${log} (last lines):\n${tail}\n`);
+              } catch {
+                // no log written
+              }
+            }
+            await c.stop().catch(() => undefined);
+            if (attempt >= 3) throw err;
+            rmSync(dir, { recursive: true, force: true });
+          }
+        }
       })();
       return starting;
     },
