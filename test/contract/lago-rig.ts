@@ -55,7 +55,15 @@ export async function closeRigs(): Promise<void> {
   }
 }
 
-export async function rig(overrides: Record<string, unknown> = {}, vendor?: LagoVendor): Promise<Rig> {
+/**
+ * An exporter with its worker and a fresh outbox. `lifecycle.state_path` is `':memory:'` unless the overrides set
+ * it (restart tests pass a file in a temp dir); `now` is the lifecycle's wall clock.
+ */
+export async function rig(
+  overrides: Record<string, unknown> = {},
+  vendor?: LagoVendor,
+  options: { readonly now?: () => number } = {},
+): Promise<Rig> {
   const lago = vendor ?? (await LagoVendor.start({ apiKey: KEY }));
   const logs: string[] = [];
   const logger = pino(
@@ -73,8 +81,9 @@ export async function rig(overrides: Record<string, unknown> = {}, vendor?: Lago
     plan_code: 'gpu-cloud',
     timeout: '2s',
     ...overrides,
+    lifecycle: { state_path: ':memory:', ...(overrides.lifecycle as Record<string, unknown> | undefined) },
   });
-  const exporter = createLagoExporter({ id: 'lago', logger }, config);
+  const exporter = createLagoExporter({ id: 'lago', logger }, config, options);
   const store = SqliteUsageStore.open(':memory:');
   const waits: number[] = [];
   const worker = new DeliveryWorker({

@@ -69,6 +69,11 @@ export const lagoExporterConfigSchema = z
         termination_grace: duration().prefault('72h'),
         /** A known tenant's customer and subscription are upserted again after this long (repairs manual changes). */
         recheck_interval: duration().prefault('1h'),
+        /**
+         * The exporter's own SQLite file holding the lifecycle state across restarts. Default
+         * `./meterbridge-<exporter id with / as ->.db` (`./meterbridge-lago.db`, `./meterbridge-lago-prod.db`).
+         */
+        state_path: z.string().min(1).optional(),
       })
       .prefault({}),
     ...deliverySettingsShape,

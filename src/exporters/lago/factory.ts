@@ -7,7 +7,33 @@ import { type LagoExporterConfig, lagoExporterConfigSchema } from './config.js';
 import { LagoEventMapper } from './event-mapping.js';
 import { LagoApi } from './lago-api.js';
 import { LagoExporter } from './lago-exporter.js';
+import { LifecycleStore } from './lifecycle-store.js';
 import { TenantLifecycle } from './tenant-lifecycle.js';
+
+/** `lifecycle.state_path` when unset: `./meterbridge-lago.db` for `lago`, `./meterbridge-lago-prod.db` for `lago/prod`. */
+export function defaultStatePath(exporterId: string): string {
+  return `./meterbridge-${exporterId.replace(/[^\p{L}\p{N}._-]+/gu, '-')}.db`;
+}
+
+/**
+ * Opens the lifecycle state file. A file that cannot be used is logged as an error naming the path (`MB_STORAGE`),
+ * and the lifecycle runs in memory: usage keeps flowing, and the file is left as it is for the operator.
+ */
+function openLifecycleState(
+  path: string,
+  logger: ComponentSettings['logger'],
+): ReturnType<typeof LifecycleStore.open> | undefined {
+  try {
+    return LifecycleStore.open(path);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    logger.error(
+      { path, code: (err as { code?: unknown }).code, error },
+      `${error}; the tenant lifecycle runs in memory only (usage is still delivered); fix or remove the file and restart`,
+    );
+    return undefined;
+  }
+}
 
 /** Builds the exporter and its parts from a parsed config (tests pass `now`). */
 export function createLagoExporter(
@@ -27,11 +53,17 @@ export function createLagoExporter(
   });
   const api = new LagoApi(http);
   const mapper = new LagoEventMapper(config);
+  const state = config.lifecycle.enabled
+    ? openLifecycleState(config.lifecycle.state_path ?? defaultStatePath(settings.id), logger)
+    : undefined;
   return new LagoExporter({
     api,
     mapper,
     logger,
-    close: () => http.close(),
+    close: () => {
+      http.close();
+      state?.store.close();
+    },
     ...(config.bootstrap ? { bootstrap: new LagoBootstrap(api, config, logger) } : {}),
     ...(config.lifecycle.enabled
       ? {
@@ -43,6 +75,7 @@ export function createLagoExporter(
               terminationGraceMs: config.lifecycle.termination_grace,
               recheckIntervalMs: config.lifecycle.recheck_interval,
               ...(options.now ? { now: options.now } : {}),
+              ...(state ? { state } : {}),
             },
             logger,
           ),
