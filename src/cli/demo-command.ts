@@ -138,7 +138,14 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
   const service = new Service(config, { logger, version: VERSION, shutdownSignals: ['SIGINT', 'SIGTERM'] });
   if (options.dashboard !== undefined)
     output.err(`meterbridge demo: dashboard at http://${options.dashboard}/ while the demo runs`);
-  const progress = watchSimulatedDays(service, store, loadScenario(options.scenario).start, days, extra.progress);
+  const progress = watchSimulatedDays(
+    service,
+    store,
+    loadScenario(options.scenario).start,
+    days,
+    extra.progress,
+    options.json === true,
+  );
   let reason: string;
   try {
     reason = await service.run();
@@ -261,8 +268,10 @@ function watchSimulatedDays(
   start: number,
   days: number,
   mode: ProgressMode,
+  json: boolean,
 ): { stop(): void } {
-  const progress = createProgress({ label: 'simulating', total: days, unit: 'days', mode });
+  // Off a TTY `auto` prints plain periodic lines, except for `--json` (stderr stays clean for scripts).
+  const progress = createProgress({ label: 'simulating', total: days, unit: 'days', mode, json });
   if (mode === 'off') return progress;
   let reader: SqliteUsageStore | undefined;
   const timer = setInterval(() => {

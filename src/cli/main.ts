@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { MeterbridgeError } from '../component/errors.js';
 import { VERSION } from '../version.js';
 import { demoCommand } from './demo-command.js';
+import { drainCommand } from './drain-command.js';
 import { type Output, processOutput } from './output.js';
 import { outboxCommand } from './outbox-command.js';
 import { reportCommand } from './report-command.js';
@@ -59,7 +60,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .option('--price-book <file>', 'price book (YAML): adds rate and amount columns')
     .action(act((opts) => reportCommand(opts, output)));
 
-  const outbox = program.command('outbox').description('delivery status, dead letters and replay');
+  const outbox = program.command('outbox').description('delivery status, dead letters, replay and drain');
   outbox
     .command('status')
     .description('lag, cursor, dead letters and last error per exporter')
@@ -83,7 +84,16 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .requiredOption('--exporter <id>', 'exporter id, e.g. lago/prod')
     .option('--id <recordId...>', 'only these record ids')
     .option('--from <time>', 'rewind: deliver again every record from this window start on')
+    .option('--progress <mode>', 'auto (a bar on a TTY, lines otherwise) | bar | lines | off', 'auto')
     .action(act((opts) => outboxCommand('replay', opts, output)));
+  outbox
+    .command('drain')
+    .description('deliver the outbox backlog with the usage exporters of a config (nothing else is started)')
+    .requiredOption('-c, --config <file>', 'config file (its storage extension and usage exporters)')
+    .option('--exporter <id>', 'only this exporter, e.g. lago/prod')
+    .option('--timeout <duration>', 'give up (exit 1) after this long', '5m')
+    .option('--progress <mode>', 'auto (a bar on a TTY, lines otherwise) | bar | lines | off', 'auto')
+    .action(act((opts) => drainCommand(opts, output)));
   return program;
 }
 

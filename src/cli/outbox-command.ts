@@ -1,4 +1,6 @@
+import type { Writable } from 'node:stream';
 import { type Output, renderTable } from './output.js';
+import { createProgress, isProgressMode, PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { openExistingStore, parseTimeOption } from './store-access.js';
 
 export interface OutboxOptions {
@@ -8,6 +10,10 @@ export interface OutboxOptions {
   readonly id?: string[];
   readonly from?: string;
   readonly json?: boolean;
+  /** `replay`: auto | bar | lines | off (default auto: a bar on a TTY, plain lines otherwise). */
+  readonly progress?: string;
+  /** Where progress goes (tests); default stderr. */
+  readonly progressStream?: Writable & { isTTY?: boolean };
 }
 
 const iso = (t: number | undefined) => (t === undefined ? '' : new Date(t).toISOString());
@@ -19,6 +25,11 @@ export async function outboxCommand(
   output: Output,
 ): Promise<number> {
   const from = parseTimeOption('from', options.from);
+  const progressMode = options.progress ?? 'auto';
+  if (!isProgressMode(progressMode)) {
+    output.err(`meterbridge outbox ${action}: --progress must be one of ${PROGRESS_MODES.join(', ')}`);
+    return 2;
+  }
   const { store } = openExistingStore(options);
   try {
     if (action === 'status') {
@@ -66,16 +77,52 @@ export async function outboxCommand(
       return 1;
     }
     if (from !== undefined) {
-      const n = store.rewind(exporter, from);
+      const n = replayWithProgress(`rewinding ${exporter}`, progressMode, options, () => store.rewind(exporter, from));
       output.out(
         `${exporter}: ${n} records from ${iso(from)} will be delivered again (ids are unchanged, backends deduplicate)`,
       );
     } else {
-      const n = store.replayDeadLetters(exporter, options.id);
+      const wanted = options.id === undefined ? undefined : new Set(options.id);
+      const parked = store.deadLetters(exporter).filter((d) => wanted === undefined || wanted.has(d.recordId)).length;
+      const n = replayWithProgress(
+        `re-queueing ${exporter}`,
+        progressMode,
+        options,
+        () => store.replayDeadLetters(exporter, options.id),
+        parked,
+      );
       output.out(`${exporter}: ${n} parked records re-queued; they are delivered by the next \`meterbridge run\``);
     }
     return 0;
   } finally {
     store.close();
   }
+}
+
+/**
+ * Runs one replay step (a single store transaction) under a progress report in records: `total` is the
+ * count expected when it is known beforehand (parked records), else the count the step returns (rewind).
+ */
+function replayWithProgress(
+  label: string,
+  mode: ProgressMode,
+  options: OutboxOptions,
+  step: () => number,
+  total?: number,
+): number {
+  const open = (of: number) =>
+    createProgress({
+      label,
+      total: of,
+      unit: 'records',
+      mode,
+      json: false,
+      ...(options.progressStream === undefined ? {} : { stream: options.progressStream }),
+    });
+  const before = total === undefined ? undefined : open(total);
+  const n = step();
+  const progress = before ?? open(n);
+  progress.update(n);
+  progress.stop();
+  return n;
 }

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress } from './progress.js';
+import { createProgress, resolveProgressMode } from './progress.js';
 
 function sink(isTTY: boolean) {
   const out = { text: '' };
@@ -41,12 +41,32 @@ describe('createProgress', () => {
     );
   });
 
-  it('auto: silent off a TTY (pipes and JSON consumers get a clean stderr)', () => {
+  it('auto off a TTY: plain lines for a command that prints no JSON', () => {
     const { out, stream } = sink(false);
-    const p = createProgress({ label: 'x', total: 3, unit: 'days', mode: 'auto', stream });
-    p.update(3);
+    const p = createProgress({ label: 'draining', total: 3, unit: 'records', mode: 'auto', json: false, stream });
+    p.update(1, 'lag 2');
+    p.update(3, 'lag 0');
     p.stop();
-    expect(out.text).toBe('');
+    expect(out.text).toBe('draining: 1/3 records (33 %) lag 2\ndraining: 3/3 records (100 %) lag 0\n');
+  });
+
+  it('auto off a TTY: silent for a command that prints JSON, or that does not say (clean stderr)', () => {
+    for (const json of [true, undefined]) {
+      const { out, stream } = sink(false);
+      const p = createProgress({ label: 'x', total: 3, unit: 'days', mode: 'auto', stream, ...(json ? { json } : {}) });
+      p.update(3);
+      p.stop();
+      expect(out.text).toBe('');
+    }
+  });
+
+  it('resolveProgressMode: auto is a bar on a TTY, lines off it, off for JSON; explicit modes win', () => {
+    expect(resolveProgressMode('auto', { isTTY: true, json: true })).toBe('bar');
+    expect(resolveProgressMode('auto', { isTTY: false, json: false })).toBe('lines');
+    expect(resolveProgressMode('auto', { isTTY: false, json: true })).toBe('off');
+    expect(resolveProgressMode('auto', { isTTY: false })).toBe('off');
+    expect(resolveProgressMode('lines', { isTTY: false, json: true })).toBe('lines');
+    expect(resolveProgressMode('off', { isTTY: true })).toBe('off');
   });
 
   it('auto: a bar on a TTY', () => {

@@ -1,7 +1,10 @@
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 
-/** `auto`: a bar when the stream is a TTY, nothing otherwise (pipes and CI logs stay clean). */
+/**
+ * `auto`: a bar when the stream is a TTY; off a TTY, plain periodic lines, except for a command that prints
+ * JSON (its consumers get a clean stderr). `bar` and `lines` force one form; `off` prints nothing.
+ */
 export const PROGRESS_MODES = ['auto', 'bar', 'lines', 'off'] as const;
 export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
@@ -19,6 +22,12 @@ export interface ProgressOptions {
   /** Unit of `done`/`total` in lines mode (`days`, `records`). */
   readonly unit: string;
   readonly mode: ProgressMode;
+  /**
+   * Whether the command prints JSON (`--json`). `auto` stays silent off a TTY when this is true, and also
+   * when it is not given: a caller must say `json: false` to get plain lines off a TTY, so a command that
+   * does not tell never writes to the stderr of a JSON consumer.
+   */
+  readonly json?: boolean;
   /** Where progress goes: stderr, so stdout (tables, JSON) is never touched. */
   readonly stream?: Writable & { isTTY?: boolean };
   /** Lines mode: at most one line per this many ms (plus the last one). */
@@ -28,14 +37,30 @@ export interface ProgressOptions {
 
 /**
  * A progress bar on a TTY (cli-progress) or plain periodic lines (`label: 3/30 days (10 %) detail`).
- * `auto` picks the bar on a TTY and is silent otherwise; `lines` forces the plain lines (logs, CI).
+ * `auto` picks the bar on a TTY and the plain lines otherwise (logs, CI), and is silent off a TTY for a
+ * command that prints JSON; `lines` forces the plain lines.
  */
 export function createProgress(o: ProgressOptions): Progress {
   const stream = o.stream ?? process.stderr;
-  const mode = o.mode === 'auto' ? (stream.isTTY ? 'bar' : 'off') : o.mode;
+  const mode = resolveProgressMode(o.mode, { isTTY: stream.isTTY === true, json: o.json });
   if (mode === 'off') return { update() {}, stop() {} };
   if (mode === 'bar') return barProgress(o, stream);
   return lineProgress(o, stream);
+}
+
+/** What `mode` means for a stream: `auto` → `bar` on a TTY, else `lines`, or `off` for JSON output. */
+export function resolveProgressMode(
+  mode: ProgressMode,
+  target: { readonly isTTY: boolean; readonly json?: boolean | undefined },
+): 'bar' | 'lines' | 'off' {
+  if (mode !== 'auto') return mode;
+  if (target.isTTY) return 'bar';
+  return target.json === false ? 'lines' : 'off';
+}
+
+/** Checks a `--progress` value. */
+export function isProgressMode(value: string): value is ProgressMode {
+  return (PROGRESS_MODES as readonly string[]).includes(value);
 }
 
 function barProgress(o: ProgressOptions, stream: Writable): Progress {

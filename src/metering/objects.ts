@@ -79,7 +79,24 @@ export interface WorkloadObject extends ObjectMeta {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-export type MeteredObject = NodeObject | PodObject | PvcObject | ServiceObject | NamespaceObject | WorkloadObject;
+/**
+ * A vCluster Platform VirtualClusterInstance (`management.loft.sh/v1`, in a project namespace `p-<project>`):
+ * names the tenant of a vCluster and bills its control plane (attribution README, "vCluster Platform").
+ */
+export interface VirtualClusterInstanceObject extends ObjectMeta {
+  readonly kind: 'VirtualClusterInstance';
+  /** spec.clusterRef.namespace: the vCluster's host namespace; absent until scheduled (or standalone). */
+  readonly hostNamespace?: string;
+  /** spec.clusterRef.virtualCluster: the vCluster's name in the host namespace (its `release`). */
+  readonly virtualCluster?: string;
+  /** status.phase: `Ready` | `Sleeping` | `Failed` | `Pending`. */
+  readonly phase?: string;
+  /** Only `loft.sh/paused` and `sleepmode.loft.sh/sleeping`. */
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export type MeteredObject =
+  NodeObject | PodObject | PvcObject | ServiceObject | NamespaceObject | WorkloadObject | VirtualClusterInstanceObject;
 export type ObjectKind = MeteredObject['kind'];
 
 /** An object appeared or changed (`upsert`) or disappeared (`delete`), observed at `at`. */

@@ -38,6 +38,19 @@ describe.skipIf(!hasDefaultRegistry)(
       registry = ((await import(modulePath)) as { defaultRegistry(): Registry }).defaultRegistry();
     });
 
+    it('cover every registered component type: a valid case and an invalid one each', () => {
+      const missing: string[] = [];
+      for (const factory of registry.list()) {
+        const mine = cases.filter(({ key }) => {
+          const [section, id = ''] = key.split('::');
+          return KINDS[section ?? ''] === factory.kind && id.split('/')[0] === factory.type;
+        });
+        if (!mine.some((c) => c.errors === undefined)) missing.push(`${factory.kind} ${factory.type}: a valid case`);
+        if (!mine.some((c) => c.errors !== undefined)) missing.push(`${factory.kind} ${factory.type}: an invalid case`);
+      }
+      expect(missing, 'add these to test/config/cases.yaml').toEqual([]);
+    });
+
     it.each(cases)('$key: $name', ({ key, config, want, want_partial, errors }) => {
       const [section, id] = key.split('::') as [string, string];
       const kind = KINDS[section];

@@ -17,7 +17,7 @@ export const dashboardConfigSchema = z.strictObject({
   endpoint: z
     .string()
     .regex(ENDPOINT, { error: 'must be host:port, e.g. 127.0.0.1:8080' })
-    .refine((s) => parseEndpoint(s).port <= 65_535, { error: 'port must be at most 65535' })
+    .refine((s) => Number(ENDPOINT.exec(s)?.groups?.port ?? 0) <= 65_535, { error: 'port must be at most 65535' })
     .default('127.0.0.1:8080'),
   /** Optional price book (the `report` format): adds estimated cost and budget use to the tenant cards. */
   price_book: z.string().min(1).optional(),

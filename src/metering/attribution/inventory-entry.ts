@@ -25,7 +25,14 @@ export interface InventoryEntry {
   readonly error?: ObjectError;
 }
 
-const NAMESPACED = new Set(['Pod', 'PersistentVolumeClaim', 'Service', 'StatefulSet', 'Deployment']);
+const NAMESPACED = new Set([
+  'Pod',
+  'PersistentVolumeClaim',
+  'Service',
+  'StatefulSet',
+  'Deployment',
+  'VirtualClusterInstance',
+]);
 const KINDS = new Set([...NAMESPACED, 'Node', 'Namespace']);
 
 /**
@@ -82,6 +89,11 @@ function parseAmounts(o: MeteredObject, ref: string): ResourceAmounts {
       return new Map();
     case 'StatefulSet':
     case 'Deployment':
+      if (typeof o.annotations !== 'object' || o.annotations === null) {
+        throw new ObjectError(ref, 'metadata.annotations is missing');
+      }
+      return new Map();
+    case 'VirtualClusterInstance':
       if (typeof o.annotations !== 'object' || o.annotations === null) {
         throw new ObjectError(ref, 'metadata.annotations is missing');
       }

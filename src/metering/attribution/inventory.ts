@@ -9,7 +9,7 @@ import { holdingsFingerprint } from './holdings-builder.js';
 import { type InventoryEntry, prepareEntry } from './inventory-entry.js';
 import { profileFingerprint } from './node-profile.js';
 import { computeHoldings, type HoldingsContext } from './object-holdings.js';
-import { TenantResolver } from './tenant-resolver.js';
+import { instanceClaim, TenantResolver } from './tenant-resolver.js';
 
 export interface InventoryOptions {
   /** Prefix of every resource key, e.g. `kubernetes/` or `simulator/`; also the resync prefix. */
@@ -74,6 +74,7 @@ export class Inventory {
       config: this.config,
       tenantOf: (e) => this.tenants.tenantOf(e.object),
       nodeProfile: (name) => this.entries.get(`Node/${name}`)?.profile,
+      isClaimed: (namespace, vcluster) => this.tenants.isClaimed(namespace, vcluster),
     };
   }
 
@@ -109,11 +110,12 @@ export class Inventory {
       }
     }
     const keys = new Set<string>();
+    const heldBefore = new Set(this.sent.keys());
     for (const entry of this.entries.values()) {
       keys.add(entry.key);
       try {
         const first = previous.get(entry.ref)?.key !== entry.key;
-        this.recompute(entry, at, first);
+        this.recompute(entry, at, first, heldBefore);
       } catch (err) {
         this.report(asObjectError(entry.object, err));
       }
@@ -191,6 +193,13 @@ export class Inventory {
       if (this.tenants.setWorkload(ns, objectRef(o), w)) {
         for (const r of this.membersByNamespace.get(ns) ?? []) out.add(r);
       }
+    } else if (o.kind === 'VirtualClusterInstance') {
+      // Its claim names the tenant of a host namespace's members and takes the control plane from the workloads.
+      const vci = after && !after.error && after.object.kind === o.kind ? after.object : undefined;
+      for (const ns of this.tenants.setInstance(objectRef(o), vci)) {
+        for (const r of this.membersByNamespace.get(ns) ?? []) out.add(r);
+        for (const r of this.tenants.workloadsIn(ns)) out.add(r);
+      }
     }
     return out;
   }
@@ -211,6 +220,7 @@ export class Inventory {
     if ((o.kind === 'StatefulSet' || o.kind === 'Deployment') && !entry.error) {
       this.tenants.setWorkload(o.namespace ?? '', entry.ref, o);
     }
+    if (o.kind === 'VirtualClusterInstance' && !entry.error) this.tenants.setInstance(entry.ref, o);
   }
 
   private detach(entry: InventoryEntry): void {
@@ -228,9 +238,33 @@ export class Inventory {
     if (entry) this.recompute(entry, at, false);
   }
 
-  private recompute(entry: InventoryEntry, at: EpochMs, firstObservation: boolean): void {
+  /** `heldBefore`: the keys holding something before this event (default: now, i.e. before `entry` is sent). */
+  private recompute(
+    entry: InventoryEntry,
+    at: EpochMs,
+    firstObservation: boolean,
+    heldBefore: ReadonlySet<string> | ReadonlyMap<string, unknown> = this.sent,
+  ): void {
     const holdings = computeHoldings(entry, this.context);
-    this.send(entry.key, effectiveTime(entry.object, at, firstObservation, holdings.length > 0), holdings);
+    const first = firstObservation && !this.takesOverControlPlane(entry, heldBefore);
+    this.send(entry.key, effectiveTime(entry.object, at, first, holdings.length > 0), holdings);
+  }
+
+  /**
+   * A VirtualClusterInstance first observed while a workload of the vCluster it claims was billing the
+   * control plane takes over at observation time, not at its creationTimestamp: one control plane, never two.
+   */
+  private takesOverControlPlane(
+    entry: InventoryEntry,
+    heldBefore: ReadonlySet<string> | ReadonlyMap<string, unknown>,
+  ): boolean {
+    if (entry.object.kind !== 'VirtualClusterInstance' || entry.error) return false;
+    const claim = instanceClaim(entry.object);
+    if (!claim) return false;
+    return this.tenants.workloadsIn(claim.namespace, claim.vcluster).some((ref) => {
+      const key = this.entries.get(ref)?.key;
+      return key !== undefined && heldBefore.has(key);
+    });
   }
 
   /** Sends `holdings` for `key` unless they equal the last ones sent; times never go backwards per resource. */

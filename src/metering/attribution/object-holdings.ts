@@ -1,4 +1,11 @@
-import type { NodeObject, PodObject, PvcObject, ServiceObject, WorkloadObject } from '../objects.js';
+import type {
+  NodeObject,
+  PodObject,
+  PvcObject,
+  ServiceObject,
+  VirtualClusterInstanceObject,
+  WorkloadObject,
+} from '../objects.js';
 import type { Holding } from '../types.js';
 import type { AttributionConfig } from './attribution-config.js';
 import { gpuShares } from './gpu-shares.js';
@@ -26,6 +33,8 @@ export interface HoldingsContext {
   tenantOf(entry: InventoryEntry): string;
   /** Profile of the node named `name`, undefined while the node is not known. */
   nodeProfile(name: string): NodeProfile | undefined;
+  /** Whether a VirtualClusterInstance claims vCluster `vcluster` in host namespace `namespace`. */
+  isClaimed(namespace: string, vcluster: string): boolean;
 }
 
 /** The holdings of one stored object under the rules of README.md. A malformed object holds nothing. */
@@ -44,6 +53,8 @@ export function computeHoldings(entry: InventoryEntry, ctx: HoldingsContext): Ho
     case 'StatefulSet':
     case 'Deployment':
       return workloadHoldings(o, ctx);
+    case 'VirtualClusterInstance':
+      return instanceHoldings(o, ctx);
     case 'Namespace':
       return [];
   }
@@ -82,12 +93,31 @@ function serviceHoldings(svc: ServiceObject, entry: InventoryEntry, ctx: Holding
   return new HoldingsBuilder().add(METER.loadBalancer, ctx.tenantOf(entry), {}, 1n).build();
 }
 
-/** A vCluster control plane holds one `controlplane_hours` for its release while it runs. */
+/**
+ * A vCluster control plane holds one `controlplane_hours` for its release while it runs, unless a
+ * VirtualClusterInstance claims it: the instance then bills the control plane (never both).
+ */
 function workloadHoldings(w: WorkloadObject, ctx: HoldingsContext): Holding[] {
   if (!ctx.config.tenants.vcluster.enabled) return [];
   const release = vclusterRelease(w);
   if (release === undefined || !isRunning(w)) return [];
+  if (ctx.isClaimed(w.namespace ?? '', release)) return [];
   return new HoldingsBuilder().add(METER.controlPlane, release, {}, 1n).build();
+}
+
+/** A VirtualClusterInstance holds one `controlplane_hours` for its name while it is awake (`isInstanceAwake`). */
+function instanceHoldings(vci: VirtualClusterInstanceObject, ctx: HoldingsContext): Holding[] {
+  if (!ctx.config.tenants.vcluster.enabled || !isInstanceAwake(vci)) return [];
+  return new HoldingsBuilder().add(METER.controlPlane, vci.name, {}, 1n).build();
+}
+
+/** status.phase `Ready` and neither annotation `loft.sh/paused` nor `sleepmode.loft.sh/sleeping` is `"true"`. */
+export function isInstanceAwake(vci: VirtualClusterInstanceObject): boolean {
+  return (
+    vci.phase === 'Ready' &&
+    vci.annotations[WELL_KNOWN.pausedAnnotation] !== 'true' &&
+    vci.annotations[WELL_KNOWN.sleepingAnnotation] !== 'true'
+  );
 }
 
 /** replicas > 0, readyReplicas > 0, and neither paused nor sleeping. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ObjectError } from '../../component/errors.js';
 import { attributionConfigSchema, Inventory } from '../../metering/attribution/index.js';
 import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
-import { convertObject, type RawObject } from './convert-objects.js';
+import { convertObject, convertVirtualClusterInstance, type RawObject } from './convert-objects.js';
 import { RecordingConsumer } from './testdata/recording-consumer.js';
 
 const typed = k8s.loadAllYaml(readFileSync(new URL('./testdata/objects.yaml', import.meta.url), 'utf8')) as Array<
@@ -108,6 +108,58 @@ describe('convertObject from client-node typed objects', () => {
       createdAt: ms('2026-03-02T09:14:11Z'),
       labels: { 'billing.example.com/tenant': 'team-c' },
     });
+  });
+
+  it('VirtualClusterInstance: host namespace, vCluster name, phase, the pause/sleep annotations; nothing else', () => {
+    // kubectl get virtualclusterinstances.management.loft.sh -n p-default gpu-a -o json (research doc, trimmed)
+    const raw = {
+      apiVersion: 'management.loft.sh/v1',
+      kind: 'VirtualClusterInstance',
+      metadata: {
+        name: 'gpu-a',
+        namespace: 'p-default',
+        labels: { 'loft.sh/project': 'default' },
+        annotations: {
+          'sleepmode.loft.sh/last-activity': '1778486400',
+          'sleepmode.loft.sh/sleeping': 'true',
+          'vcluster.loft.sh/control-plane-endpoint': 'https://gpu-a.example',
+        },
+        uid: '0b6f5f44-1e0e-4f8e-9e5b-6d2a9c2f0a11',
+        creationTimestamp: '2026-05-11T08:00:03Z',
+        deletionTimestamp: '2026-05-12T08:00:00Z',
+      },
+      spec: {
+        owner: { team: 'ml-research' },
+        templateRef: { name: 'gpu-private-nodes', version: '1.2.0' },
+        clusterRef: { cluster: 'loft-cluster', namespace: 'loft-default-v-gpu-a', virtualCluster: 'gpu-a' },
+        parameters: 'gpuPool: h100\n',
+      },
+      status: {
+        phase: 'Sleeping',
+        serviceUID: '5d3e0c1a',
+        conditions: [{ type: 'VirtualClusterReady', status: 'True', lastTransitionTime: '2026-05-11T08:03:40Z' }],
+      },
+    } as RawObject;
+    const expected = {
+      kind: 'VirtualClusterInstance',
+      name: 'gpu-a',
+      namespace: 'p-default',
+      uid: '0b6f5f44-1e0e-4f8e-9e5b-6d2a9c2f0a11',
+      createdAt: ms('2026-05-11T08:00:03Z'),
+      deletingAt: ms('2026-05-12T08:00:00Z'),
+      labels: {},
+      hostNamespace: 'loft-default-v-gpu-a',
+      virtualCluster: 'gpu-a',
+      phase: 'Sleeping',
+      annotations: { 'sleepmode.loft.sh/sleeping': 'true' },
+    };
+    expect(convertObject('VirtualClusterInstance', raw, policy)).toEqual(expected);
+    expect(convertVirtualClusterInstance(raw)).toEqual(expected);
+    // Not scheduled yet: no clusterRef, no status; empty strings count as absent.
+    const pending = { ...raw, spec: { clusterRef: { namespace: '', virtualCluster: '' } }, status: {} } as RawObject;
+    expect(convertVirtualClusterInstance(pending)).not.toHaveProperty('hostNamespace');
+    expect(convertVirtualClusterInstance(pending)).not.toHaveProperty('virtualCluster');
+    expect(convertVirtualClusterInstance(pending)).not.toHaveProperty('phase');
   });
 
   it('reads watch JSON (string timestamps) the same as typed objects', () => {

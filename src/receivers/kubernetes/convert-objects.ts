@@ -10,9 +10,11 @@ import type {
   PvcObject,
   ServiceObject,
   Taint,
+  VirtualClusterInstanceObject,
   WorkloadObject,
 } from '../../metering/objects.js';
 import type { EpochMs } from '../../metering/types.js';
+import { instanceFields, VCI_ANNOTATIONS } from './virtual-cluster-instance.js';
 
 /**
  * A Kubernetes object as the API gives it: client-node's typed classes (timestamps are `Date`s) from a
@@ -128,9 +130,27 @@ export function convertObject(
       };
       return workload;
     }
+    case 'VirtualClusterInstance': {
+      const instance: VirtualClusterInstanceObject = {
+        kind,
+        ...base,
+        labels: {},
+        ...instanceFields(spec, status),
+        annotations: pick(meta?.annotations, VCI_ANNOTATIONS),
+      };
+      return instance;
+    }
     default:
       throw new ObjectError(ref, `unknown kind ${JSON.stringify(kind)}`);
   }
+}
+
+/** A VirtualClusterInstance (`management.loft.sh/v1`) as the slim object the attribution rules bill. */
+export function convertVirtualClusterInstance(
+  raw: RawObject,
+  warn?: (err: ObjectError) => void,
+): VirtualClusterInstanceObject {
+  return convertObject('VirtualClusterInstance', raw, { namespaceLabel: '' }, warn) as VirtualClusterInstanceObject;
 }
 
 function podOf(

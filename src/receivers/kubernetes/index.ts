@@ -1,5 +1,11 @@
 export { type KubernetesConfig, type KubernetesConfigInput, kubernetesConfigSchema } from './config.js';
-export { convertObject, type LabelPolicy, type RawObject, toEpochMs } from './convert-objects.js';
+export {
+  convertObject,
+  convertVirtualClusterInstance,
+  type LabelPolicy,
+  type RawObject,
+  toEpochMs,
+} from './convert-objects.js';
 export { kubernetesReceiverFactory } from './factory.js';
 export { KindInformer, type KindInformerStats } from './kind-informer.js';
 export { coreKindSpecs, type KindSpec, VCLUSTER_SELECTOR } from './kind-specs.js';
@@ -9,4 +15,4 @@ export {
   type KubernetesReceiverOptions,
   type KubernetesReceiverStatus,
 } from './kubernetes-receiver.js';
-export { convertVirtualClusterInstance, type VirtualClusterInstance } from './virtual-cluster-instance.js';
+export type { VirtualClusterInstance } from './virtual-cluster-instance.js';

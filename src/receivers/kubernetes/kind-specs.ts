@@ -19,8 +19,8 @@ export interface PageRequest {
 
 /** How one kind is listed and watched: cluster-wide, one informer per kind, never per tenant. */
 export interface KindSpec {
-  /** The slim kind the objects become, or `VirtualClusterInstance` (kept, not billed). */
-  readonly kind: ObjectKind | 'VirtualClusterInstance';
+  /** The slim kind the objects become. */
+  readonly kind: ObjectKind;
   /** Watch path (the list uses the same collection). */
   readonly path: string;
   /** Given to BOTH the list and the watch (client-node's informer passes it to the watch only). */

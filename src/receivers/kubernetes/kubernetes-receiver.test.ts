@@ -200,19 +200,25 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     expect(consumer.current().get(key.node)).toBe('1');
   });
 
-  it('vcluster_platform auto: watches VirtualClusterInstances when management.loft.sh/v1 is served', async () => {
+  it('vcluster_platform auto: watches VirtualClusterInstances when management.loft.sh/v1 is served and bills them', async () => {
     api.groups = [{ name: 'management.loft.sh', versions: [{ groupVersion: 'management.loft.sh/v1', version: 'v1' }] }];
-    api.put('/apis/management.loft.sh/v1/virtualclusterinstances', {
+    const VCIS = '/apis/management.loft.sh/v1/virtualclusterinstances';
+    const vci = (phase: string) => ({
       apiVersion: 'management.loft.sh/v1',
       kind: 'VirtualClusterInstance',
-      metadata: { name: 'gpu-a', namespace: 'p-default', uid: 'v1' },
+      metadata: { name: 'gpu-a', namespace: 'p-default', uid: 'v1', creationTimestamp: fx.T0 },
       spec: {
         owner: { team: 'ml' },
         clusterRef: { cluster: 'c', namespace: 'loft-default-v-gpu-a', virtualCluster: 'gpu-a' },
       },
-      status: { phase: 'Ready' },
+      status: { phase },
     });
-    const r = start(new RecordingConsumer());
+    api.put(VCIS, vci('Ready'));
+    // The OSS control plane of the same vCluster, running in the host namespace: the instance bills it, once.
+    api.put(STS, fx.vclusterStatefulSet('loft-default-v-gpu-a', 'gpu-a'));
+    api.put(PODS, fx.pod('loft-default-v-gpu-a', 'job-1', { requests: { cpu: '2' } }));
+    const consumer = new RecordingConsumer();
+    const r = start(consumer);
     await until(() => r.synced(), 'sync');
     expect(r.virtualClusterInstances()).toEqual([
       {
@@ -220,12 +226,27 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
         name: 'gpu-a',
         namespace: 'p-default',
         uid: 'v1',
+        labels: {},
+        annotations: {},
+        createdAt: Date.parse(fx.T0),
         hostNamespace: 'loft-default-v-gpu-a',
         virtualCluster: 'gpu-a',
-        owner: 'ml',
         phase: 'Ready',
       },
     ]);
+    const cp = 'controlplane_hours|"gpu-a"|';
+    expect(consumer.current().get(cp)).toBe('1');
+    expect(consumer.current().get('cpu_core_hours|"gpu-a"|capacity_type="unknown"')).toBe('2000');
+    expect(consumer.resources().filter((k) => k.includes('/StatefulSet/'))).toEqual([]);
+    expect(
+      consumer.resources().filter((k) => k.startsWith('kubernetes/VirtualClusterInstance/p-default/gpu-a/')),
+    ).toHaveLength(1);
+    api.put(VCIS, vci('Sleeping'));
+    await until(() => !consumer.current().has(cp), 'sleeping instance stops billing');
+    api.remove(VCIS, 'gpu-a', 'p-default');
+    // The instance is gone; the StatefulSet (still running) bills its own control plane again.
+    await until(() => consumer.current().get(cp) === '1', 'workload bills after the instance is deleted');
+    expect(consumer.resources().filter((k) => k.includes('/StatefulSet/'))).toHaveLength(1);
   });
 
   it('a restart of meterbridge: the first full list resyncs, so a resource deleted while it was down ends', async () => {

@@ -9,7 +9,7 @@ import type { KubernetesConfig } from './config.js';
 import { convertObject } from './convert-objects.js';
 import { KindInformer, type KindInformerStats, type KindListener } from './kind-informer.js';
 import { coreKindSpecs, type KindSpec, servesVirtualClusterInstances, vciKindSpec } from './kind-specs.js';
-import { convertVirtualClusterInstance, type VirtualClusterInstance } from './virtual-cluster-instance.js';
+import type { VirtualClusterInstance } from './virtual-cluster-instance.js';
 
 /** Test seams: the clock, randomness, and the specs (default: the real API). */
 export interface KubernetesReceiverOptions {
@@ -26,8 +26,6 @@ export interface KubernetesReceiverStatus {
   readonly objectErrors: number;
   readonly virtualClusterInstances: number | undefined;
 }
-
-type AnyInformer = KindInformer<MeteredObject> | KindInformer<VirtualClusterInstance>;
 
 /**
  * The `kubernetes` receiver: one client-node informer per kind, cluster-wide (Namespaces, Nodes,
@@ -46,8 +44,8 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private readonly log: Logger;
   private readonly now: () => EpochMs;
   private readonly inventory: Inventory;
-  private readonly informers: AnyInformer[] = [];
-  private vci: KindInformer<VirtualClusterInstance> | undefined;
+  private readonly informers: Array<KindInformer<MeteredObject>> = [];
+  private vci: KindInformer<MeteredObject> | undefined;
   private discovering = true;
   private fullySynced = false;
   private started = false;
@@ -111,12 +109,12 @@ export class KubernetesReceiver implements HoldingsReceiver {
     };
   }
 
-  /** VirtualClusterInstances seen (vCluster Platform), for status and a future attribution rule. */
+  /** VirtualClusterInstances seen (vCluster Platform), slimmed as the Inventory bills them. */
   virtualClusterInstances(): VirtualClusterInstance[] {
-    return this.vci?.objects() ?? [];
+    return (this.vci?.objects() ?? []) as VirtualClusterInstance[];
   }
 
-  private addInformer(spec: KindSpec): AnyInformer {
+  private addInformer(spec: KindSpec): KindInformer<MeteredObject> {
     const base = {
       spec,
       kubeConfig: this.kubeConfig,
@@ -129,28 +127,19 @@ export class KubernetesReceiver implements HoldingsReceiver {
       now: this.now,
       ...(this.options.random ? { random: this.options.random } : {}),
     };
-    let informer: AnyInformer;
-    if (spec.kind === 'VirtualClusterInstance') {
-      const vci = new KindInformer<VirtualClusterInstance>({
-        ...base,
-        convert: convertVirtualClusterInstance,
-        listener: { listed: () => this.maybeFullSync(), changed: () => {} },
-      });
-      this.vci = vci;
-      informer = vci;
-    } else {
-      const kind = spec.kind as ObjectKind;
-      const policy = { namespaceLabel: this.config.tenants.namespace_label };
-      const listener: KindListener<MeteredObject> = {
-        listed: () => this.maybeFullSync(),
-        changed: (type, object, relistAt) => this.onChange(type, object, relistAt),
-      };
-      informer = new KindInformer<MeteredObject>({
-        ...base,
-        convert: (raw) => convertObject(kind, raw, policy, (err) => this.reportObjectError(err)),
-        listener,
-      });
-    }
+    // VirtualClusterInstances are converted and applied like every other kind (attribution README, "vCluster Platform").
+    const kind: ObjectKind = spec.kind;
+    const policy = { namespaceLabel: this.config.tenants.namespace_label };
+    const listener: KindListener<MeteredObject> = {
+      listed: () => this.maybeFullSync(),
+      changed: (type, object, relistAt) => this.onChange(type, object, relistAt),
+    };
+    const informer = new KindInformer<MeteredObject>({
+      ...base,
+      convert: (raw) => convertObject(kind, raw, policy, (err) => this.reportObjectError(err)),
+      listener,
+    });
+    if (kind === 'VirtualClusterInstance') this.vci = informer;
     this.informers.push(informer);
     return informer;
   }
@@ -167,9 +156,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     if (this.fullySynced || this.discovering || this.stopped) return;
     if (!this.informers.every((i) => i.synced)) return;
     const objects: MeteredObject[] = [];
-    for (const informer of this.informers) {
-      if (informer !== this.vci) objects.push(...(informer as KindInformer<MeteredObject>).objects());
-    }
+    for (const informer of this.informers) objects.push(...informer.objects());
     const at = this.now();
     this.fullySynced = true;
     this.inventory.relist(objects, at);
@@ -221,7 +208,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     } catch {
       return; // a host without a MeterProvider (tests)
     }
-    const attrs = (i: AnyInformer) => ({ receiver: this.settings.id, kind: i.kind });
+    const attrs = (i: KindInformer<MeteredObject>) => ({ receiver: this.settings.id, kind: i.kind });
     meter
       .createObservableGauge('meterbridge_kubernetes_informer_idle_seconds', {
         description: 'Seconds since the informer last saw an event, bookmark or (re)connect',

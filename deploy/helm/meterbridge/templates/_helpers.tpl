@@ -50,3 +50,30 @@ app.kubernetes.io/component: metering
 {{- define "meterbridge.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/* Whether the dashboard port is open (containerPort, Service, NetworkPolicy): the extension or the Service alone. */}}
+{{- define "meterbridge.dashboardPort" -}}
+{{- if or .Values.dashboard.enabled .Values.service.dashboard.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+The pipeline config of values, plus, with dashboard.enabled, the dashboard extension on 0.0.0.0:<port> (its
+settings from dashboard.config over any written in config.extensions.dashboard) listed in service.extensions.
+*/}}
+{{- define "meterbridge.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- if .Values.dashboard.enabled }}
+{{- $extensions := default (dict) $config.extensions }}
+{{- $endpoint := dict "endpoint" (printf "0.0.0.0:%v" .Values.service.dashboard.port) }}
+{{- $written := deepCopy (default (dict) (get $extensions "dashboard")) }}
+{{- $_ := set $extensions "dashboard" (mergeOverwrite $written (deepCopy .Values.dashboard.config) $endpoint) }}
+{{- $_ := set $config "extensions" $extensions }}
+{{- $service := default (dict) $config.service }}
+{{- $list := default (list) $service.extensions }}
+{{- if not (has "dashboard" $list) }}
+{{- $_ := set $service "extensions" (append $list "dashboard") }}
+{{- end }}
+{{- $_ := set $config "service" $service }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}

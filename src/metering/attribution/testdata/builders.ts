@@ -6,6 +6,7 @@ import type {
   PvcObject,
   ServiceObject,
   Taint,
+  VirtualClusterInstanceObject,
   WorkloadObject,
 } from '../../objects.js';
 import { type AttributionConfig, attributionConfigSchema } from '../attribution-config.js';
@@ -106,6 +107,29 @@ export function vcluster(
     createdAt: T0,
     replicas: 1,
     readyReplicas: 1,
+    ...o,
+  };
+}
+
+/**
+ * A vCluster Platform VirtualClusterInstance `name` in project namespace `p-default`, claiming vCluster
+ * `name` in host namespace `hostNamespace`, Ready.
+ */
+export function instance(
+  name: string,
+  hostNamespace: string | undefined,
+  o: Partial<Omit<VirtualClusterInstanceObject, 'kind'>> = {},
+): VirtualClusterInstanceObject {
+  return {
+    kind: 'VirtualClusterInstance',
+    namespace: 'p-default',
+    name,
+    uid: `uid-vci-${name}`,
+    labels: {},
+    annotations: {},
+    createdAt: T0,
+    ...(hostNamespace ? { hostNamespace, virtualCluster: name } : {}),
+    phase: 'Ready',
     ...o,
   };
 }
