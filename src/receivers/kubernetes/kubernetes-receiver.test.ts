@@ -241,6 +241,8 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     expect(
       consumer.resources().filter((k) => k.startsWith('kubernetes/VirtualClusterInstance/p-default/gpu-a/')),
     ).toHaveLength(1);
+    // The stand-in does not replay history to a watch that opens late: change the object once it watches.
+    await until(() => api.openWatches(VCIS) > 0, 'the VirtualClusterInstance watch');
     api.put(VCIS, vci('Sleeping'));
     await until(() => !consumer.current().has(cp), 'sleeping instance stops billing');
     api.remove(VCIS, 'gpu-a', 'p-default');
