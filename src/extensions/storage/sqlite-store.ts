@@ -58,6 +58,17 @@ export class SqliteUsageStore implements UsageStore {
     StatementSync
   >;
   private closed = false;
+  /** Statements prepared once per SQL text (a statement per commit would pile up native memory until GC). */
+  private readonly statements = new Map<string, StatementSync>();
+
+  private prepared(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   private constructor(db: DatabaseSync, path: string) {
     this.db = db;
@@ -105,13 +116,13 @@ export class SqliteUsageStore implements UsageStore {
     if ((commit.openStates === undefined) === (commit.openStatesDelta === undefined)) {
       throw new StorageError('a window commit carries either openStates or openStatesDelta');
     }
-    const upsert = this.db.prepare('INSERT OR REPLACE INTO open_states (resource, since, holdings) VALUES (?, ?, ?)');
+    const upsert = this.prepared('INSERT OR REPLACE INTO open_states (resource, since, holdings) VALUES (?, ?, ?)');
     if (commit.openStates !== undefined) {
       this.db.exec('DELETE FROM open_states');
       for (const s of commit.openStates) upsert.run(s.resource, s.since, encodeHoldings(s.holdings));
       return;
     }
-    const remove = this.db.prepare('DELETE FROM open_states WHERE resource = ?');
+    const remove = this.prepared('DELETE FROM open_states WHERE resource = ?');
     const delta = commit.openStatesDelta!;
     for (const resource of delta.removed) remove.run(resource);
     for (const s of delta.upserted) upsert.run(s.resource, s.since, encodeHoldings(s.holdings));
@@ -122,13 +133,13 @@ export class SqliteUsageStore implements UsageStore {
     if ((commit.residues === undefined) === (commit.residueUpdates === undefined)) {
       throw new StorageError('a window commit carries either residues or residueUpdates');
     }
-    const upsert = this.db.prepare('INSERT OR REPLACE INTO residues (series, num, den) VALUES (?, ?, ?)');
+    const upsert = this.prepared('INSERT OR REPLACE INTO residues (series, num, den) VALUES (?, ?, ?)');
     if (commit.residues !== undefined) {
       this.db.exec('DELETE FROM residues');
       for (const r of commit.residues) upsert.run(r.series, r.num.toString(), r.den.toString());
       return;
     }
-    const remove = this.db.prepare('DELETE FROM residues WHERE series = ?');
+    const remove = this.prepared('DELETE FROM residues WHERE series = ?');
     for (const r of commit.residueUpdates!) {
       if (r.num === 0n) remove.run(r.series);
       else upsert.run(r.series, r.num.toString(), r.den.toString());
@@ -188,7 +199,7 @@ export class SqliteUsageStore implements UsageStore {
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void {
     const start = options?.fromStart
       ? 0
-      : ((this.db.prepare('SELECT max(seq) AS m FROM records').get() as { m: number | null }).m ?? 0);
+      : ((this.prepared('SELECT max(seq) AS m FROM records').get() as { m: number | null }).m ?? 0);
     this.db
       .prepare('INSERT OR IGNORE INTO cursors (exporter, seq, registered_at) VALUES (?, ?, ?)')
       .run(exporter, start, Date.now());
@@ -223,7 +234,7 @@ export class SqliteUsageStore implements UsageStore {
   deadLetters(exporter?: string): DeadLetter[] {
     const sql = `SELECT exporter, seq, record_id, meter, tenant, window_start, error, parked_at FROM dead_letters
                  ${exporter === undefined ? '' : 'WHERE exporter = ?'} ORDER BY exporter, seq`;
-    const rows = (exporter === undefined ? this.db.prepare(sql).all() : this.db.prepare(sql).all(exporter)) as Array<{
+    const rows = (exporter === undefined ? this.prepared(sql).all() : this.prepared(sql).all(exporter)) as Array<{
       exporter: string;
       seq: number;
       record_id: string;
@@ -254,10 +265,10 @@ export class SqliteUsageStore implements UsageStore {
       const cursor = this.cursor(exporter).seq;
       const wanted = recordIds === undefined ? undefined : new Set(recordIds);
       const parked = this.deadLetters(exporter).filter((d) => wanted === undefined || wanted.has(d.recordId));
-      const copy = this.db.prepare(
+      const copy = this.prepared(
         `INSERT INTO records (target, ${RECORD_COLUMNS}) SELECT ?, ${RECORD_COLUMNS} FROM records WHERE seq = ?`,
       );
-      const unpark = this.db.prepare('DELETE FROM dead_letters WHERE exporter = ? AND seq = ?');
+      const unpark = this.prepared('DELETE FROM dead_letters WHERE exporter = ? AND seq = ?');
       for (const d of parked) {
         if (d.seq <= cursor && copy.run(exporter, d.seq).changes !== 1) {
           throw new StorageError(`parked record ${d.recordId} (seq ${d.seq}) is missing from the outbox`);
@@ -277,7 +288,7 @@ export class SqliteUsageStore implements UsageStore {
     return this.transaction('rewind', () => {
       const cursor = this.cursor(exporter).seq;
       const first = (
-        this.db.prepare('SELECT min(seq) AS s FROM records WHERE target IS NULL AND window_start >= ?').get(from) as {
+        this.prepared('SELECT min(seq) AS s FROM records WHERE target IS NULL AND window_start >= ?').get(from) as {
           s: number | null;
         }
       ).s;
@@ -289,8 +300,8 @@ export class SqliteUsageStore implements UsageStore {
                AND id IN (SELECT id FROM records WHERE target IS NULL AND seq > ?)`,
           )
           .run(exporter, to, to);
-        this.db.prepare('DELETE FROM dead_letters WHERE exporter = ? AND seq > ?').run(exporter, to);
-        this.db.prepare('UPDATE cursors SET seq = ? WHERE exporter = ?').run(to, exporter);
+        this.prepared('DELETE FROM dead_letters WHERE exporter = ? AND seq > ?').run(exporter, to);
+        this.prepared('UPDATE cursors SET seq = ? WHERE exporter = ?').run(to, exporter);
       }
       return this.lag(exporter);
     });
@@ -320,7 +331,7 @@ export class SqliteUsageStore implements UsageStore {
    */
   pruneDelivered(before: EpochMs): number {
     return this.transaction('prune', () => {
-      const min = (this.db.prepare('SELECT min(seq) AS m FROM cursors').get() as { m: number | null }).m;
+      const min = (this.prepared('SELECT min(seq) AS m FROM cursors').get() as { m: number | null }).m;
       if (min === null) return 0;
       const result = this.db
         .prepare(
