@@ -18,6 +18,7 @@ import { loadScenario } from '../src/receivers/simulator/load-scenario.js';
 import { buildTimeline } from '../src/receivers/simulator/timeline.js';
 import { seriesKey } from '../src/metering/types.js';
 import { FlakyBackend } from './support/flaky-backend.js';
+import { RandomStream } from '../src/receivers/simulator/random.js';
 
 const KILLS = Number(process.env.MB_CHAOS_KILLS ?? 100);
 const DAYS = Number(process.env.MB_CHAOS_DAYS ?? 30);
@@ -25,19 +26,18 @@ const SEED = Number(process.env.MB_CHAOS_SEED ?? 2026);
 const DAY = 86_400_000;
 const BIN = resolve(import.meta.dirname, '../bin/meterbridge.js');
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(SEED);
+const seededRandom = (seed: number, name: string) => {
+  const stream = new RandomStream(seed, name);
+  return () => stream.float();
+};
+const random = seededRandom(SEED, 'kill-points');
 
-const backend = new FlakyBackend({ errorRate: 0.05, slowRate: 0.05, slowMs: 300, random: mulberry32(SEED + 1) });
+const backend = new FlakyBackend({
+  errorRate: 0.05,
+  slowRate: 0.05,
+  slowMs: 300,
+  random: seededRandom(SEED, 'backend'),
+});
 const endpoint = await backend.start();
 const dir = mkdtempSync(join(tmpdir(), 'mb-chaos-'));
 const storePath = join(dir, 'state.db');

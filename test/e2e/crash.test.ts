@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, runCliUntilKilled, tempDir } from '../support/cli.js';
+import { RandomStream } from '../../src/receivers/simulator/random.js';
 
 /**
  * Crash test: `meterbridge run` on the simulator, SIGKILLed at random points and restarted, must end with
@@ -83,17 +84,11 @@ function totals(events: readonly Event[]): Map<string, bigint> {
   return out;
 }
 
-/** A small deterministic PRNG for the kill points (the seed is printed so a failure can be replayed). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic kill points (the simulator's seeded pure-rand streams); the seed is printed for replay. */
+const seededRandom = (seed: number, name: string) => {
+  const stream = new RandomStream(seed, name);
+  return () => stream.float();
+};
 
 describe('crash safety', () => {
   it('SIGKILL at random points and restarts end with the records of an uninterrupted run', async () => {
@@ -108,7 +103,7 @@ describe('crash safety', () => {
     expect(expected.events.length).toBeGreaterThan(100);
 
     const seed = Number(process.env.MB_CRASH_SEED ?? 20261123);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed, 'kill-points');
     const dir = tempDir('crash');
     const cfg = config(dir);
     let kills = 0;
