@@ -192,6 +192,12 @@ describe('Ledger (property)', () => {
         });
         const current = new Map([...ledger.current()].map((c) => [c.resource, toAmounts(c.holdings)]));
         expect(current).toEqual(oracle.current());
+        // what each series holds now, from the running rates, equals the sum over every resource
+        const held: Amounts = new Map();
+        for (const amounts of oracle.current().values()) {
+          for (const [key, amount] of amounts) held.set(key, add(held.get(key) ?? ZERO, amount));
+        }
+        expect(new Map(ledger.heldNow().map((h) => [seriesKey(h.series), h.amount]))).toEqual(held);
 
         now = schedule.alignDown(now) + 2 * sc.windowMs + sc.graceMs;
         closeDue();

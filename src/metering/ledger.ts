@@ -266,6 +266,30 @@ export class Ledger {
     }
   }
 
+  /**
+   * What each series holds now, summed over resources (Σ quantity/per of every latest state): the running
+   * rates plus every change after the floor, so O(series + changes) rather than O(resources).
+   */
+  heldNow(): Array<{ series: SeriesId; amount: Rational }> {
+    const sums = new Map<SeriesEntry, Map<bigint, bigint>>();
+    for (const s of this.series.values()) if (s.rates.size > 0) sums.set(s, new Map(s.rates));
+    for (const c of this.changes) {
+      let byPer = sums.get(c.series);
+      if (!byPer) {
+        byPer = new Map();
+        sums.set(c.series, byPer);
+      }
+      byPer.set(c.per, (byPer.get(c.per) ?? 0n) + c.dq);
+    }
+    const out: Array<{ series: SeriesId; amount: Rational }> = [];
+    for (const [s, byPer] of sums) {
+      let amount: Rational = ZERO;
+      for (const [per, q] of byPer) if (q !== 0n) amount = add(amount, rational(q, per));
+      if (amount.num !== 0n) out.push({ series: s.id, amount });
+    }
+    return out;
+  }
+
   /** What one resource holds now (`[]` when nothing or unknown). */
   holdingsOf(resource: string): readonly Holding[] {
     const states = this.resources.get(resource);

@@ -1,7 +1,8 @@
 import { type ObservableGauge, ValueType } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { MeterCatalog } from '../../metering/meters.js';
-import type { Holding } from '../../metering/types.js';
+import type { Rational } from '../../metering/rational.js';
+import type { SeriesId } from '../../metering/types.js';
 
 const SCALE: Record<string, number> = { millicore: 1000 };
 const CACHE_MS = 5000;
@@ -9,17 +10,18 @@ const CACHE_MS = 5000;
 interface Reading {
   readonly meter: string;
   readonly attributes: Record<string, string>;
-  value: number;
+  readonly value: number;
 }
 
 /**
  * Current readings as observable gauges, one per meter: what each tenant holds right now, in the
  * meter's base unit (cores for millicores), by tenant and the meter's attributes. One snapshot of
- * the ledger per collection feeds every gauge (aggregated here, never through attribute-dropping views).
+ * the ledger per collection feeds every gauge (summed per series by the ledger, never through attribute-dropping
+ * views).
  */
 export function registerReadings(
   provider: MeterProvider,
-  current: () => Iterable<{ readonly holdings: readonly Holding[] }>,
+  current: () => Iterable<{ readonly series: SeriesId; readonly amount: Rational }>,
   catalog: MeterCatalog,
 ): void {
   const meter = provider.getMeter('meterbridge.readings');
@@ -38,27 +40,25 @@ export function registerReadings(
   }
   // Every reader's collection runs the callback (the usage connector's DELTA reader once per window, which
   // is many times a second when the simulator runs at full speed): aggregate at most once per CACHE_MS.
-  let cached: { at: number; sums: Map<string, Reading> } | undefined;
-  const aggregate = (): Map<string, Reading> => {
+  let cached: { at: number; readings: Reading[] } | undefined;
+  const aggregate = (): Reading[] => {
     const now = performance.now();
-    if (cached && now - cached.at < CACHE_MS) return cached.sums;
-    const sums = new Map<string, Reading>();
-    for (const { holdings } of current()) {
-      for (const h of holdings) {
-        const attributes = { ...h.series.attributes, tenant: h.series.tenant };
-        const key = `${h.series.meter}|${JSON.stringify(Object.entries(attributes).sort())}`;
-        const value = Number(h.quantity) / Number(h.per ?? 1n) / (SCALE[catalog.get(h.series.meter).baseUnit] ?? 1);
-        const entry = sums.get(key);
-        if (entry) entry.value += value;
-        else sums.set(key, { meter: h.series.meter, attributes, value });
-      }
+    if (cached && now - cached.at < CACHE_MS) return cached.readings;
+    const readings: Reading[] = [];
+    for (const { series, amount } of current()) {
+      const scale = SCALE[catalog.get(series.meter).baseUnit] ?? 1;
+      readings.push({
+        meter: series.meter,
+        attributes: { ...series.attributes, tenant: series.tenant },
+        value: Number(amount.num) / Number(amount.den) / scale,
+      });
     }
-    cached = { at: now, sums };
-    return sums;
+    cached = { at: now, readings };
+    return readings;
   };
   meter.addBatchObservableCallback(
     (result) => {
-      for (const { meter: code, attributes, value } of aggregate().values()) {
+      for (const { meter: code, attributes, value } of aggregate()) {
         const gauge = gauges.get(code);
         if (gauge) result.observe(gauge, value, attributes);
       }

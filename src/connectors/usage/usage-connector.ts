@@ -89,7 +89,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.host = host;
     const provider = host.meterProvider();
     this.counters.bind(provider);
-    registerReadings(provider, () => this.ledger?.current() ?? [], this.catalog);
+    registerReadings(provider, () => this.ledger?.heldNow() ?? [], this.catalog);
     const meter = provider.getMeter('meterbridge');
     this.metrics = {
       closeSeconds: meter.createHistogram('meterbridge_window_close_seconds', {
