@@ -83,6 +83,39 @@ describe('NanoRounder', () => {
     );
   });
 
+  it('a window reports exactly the residues it changed, and a rolled-back window changes none', () => {
+    const step = fc.record({
+      series: fc.constantFrom('a', 'b', 'c'),
+      num: fc.bigInt({ min: 0n, max: 1n << 40n }),
+      den: fc.constantFrom(1n, 3n, 7n, 36n),
+    });
+    const windows = fc.array(fc.record({ steps: fc.array(step, { maxLength: 6 }), rollback: fc.boolean() }), {
+      maxLength: 12,
+    });
+    fc.assert(
+      fc.property(windows, (ws) => {
+        const r = new NanoRounder();
+        const stored = new Map<string, string>(); // what a store applying each window's changes holds
+        for (const w of ws) {
+          const before = r.residues();
+          r.begin();
+          for (const { series, num, den } of w.steps) r.round(series, { num, den }, memory);
+          if (w.rollback) {
+            r.rollback();
+            expect(r.residues()).toEqual(before);
+            continue;
+          }
+          for (const c of r.end()) {
+            if (c.num === 0n) stored.delete(c.series);
+            else stored.set(c.series, `${c.num}/${c.den}`);
+          }
+          expect(stored).toEqual(new Map(r.residues().map((x) => [x.series, `${x.num}/${x.den}`])));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('rejects negative usage and bad residues', () => {
     const r = new NanoRounder();
     expect(() => r.round('s', { num: -1n, den: 1n }, gpuHours)).toThrow(/≥ 0/);

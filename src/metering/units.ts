@@ -18,11 +18,40 @@ export interface ExactUsage {
  */
 export class NanoRounder {
   private readonly carry = new Map<string, Rational>();
+  /** Residues before the first `round` of each series since `begin()` (undefined: none). */
+  private undo: Map<string, Rational | undefined> | undefined;
+
+  /** Starts a window: until `end()`, `rollback()` puts back every residue `round` changes. */
+  begin(): void {
+    this.undo = new Map();
+  }
+
+  /** The residues changed since `begin()` (`0/1` for one that is gone), and ends the window. */
+  end(): Residue[] {
+    const changed: Residue[] = [];
+    for (const [series, before] of this.undo ?? []) {
+      const now = this.carry.get(series);
+      if (now === before || (now && before && now.num === before.num && now.den === before.den)) continue;
+      changed.push({ series, num: now?.num ?? 0n, den: now?.den ?? 1n });
+    }
+    this.undo = undefined;
+    return changed;
+  }
+
+  /** Puts back the residues of before `begin()`. */
+  rollback(): void {
+    for (const [series, before] of this.undo ?? []) {
+      if (before) this.carry.set(series, before);
+      else this.carry.delete(series);
+    }
+    this.undo = undefined;
+  }
 
   /** floor(residue + usage × meter.num / meter.den × 10^9); the remainder becomes the series' residue. */
   round(series: string, usage: ExactUsage, meter: MeterDefinition): bigint {
     const x = scaled(usage, meter);
     const r = this.carry.get(series);
+    if (this.undo && !this.undo.has(series)) this.undo.set(series, r);
     const num = r ? r.num * x.den + x.num * r.den : x.num;
     const den = r ? r.den * x.den : x.den;
     const total = r ? rational(num, den) : x;

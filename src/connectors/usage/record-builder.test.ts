@@ -1,6 +1,7 @@
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { MeterCatalog } from '../../metering/meters.js';
+import { seriesKey } from '../../metering/types.js';
 import { buildRecord, recordId } from './record-builder.js';
 
 const catalog = new MeterCatalog();
@@ -51,6 +52,9 @@ describe('buildRecord', () => {
     expect(
       recordId('eu-1', { ...series, attributes: { ...series.attributes, capacity_type: 'on-demand' } }, window.start),
     ).not.toBe(id);
+    // The series key, when given, stands for the canonical attributes; a key of another series is ignored.
+    expect(recordId('eu-1', series, window.start, seriesKey(reordered))).toBe(id);
+    expect(recordId('eu-1', series, window.start, 'cpu_core_hours|"x"|a="b"')).toBe(id);
     // The quantity is not part of the id: a re-sent record keeps its id (and carries the same content).
     expect(buildRecord('eu-1', series, catalog.get('gpu_hours'), window, 1n).id).toBe(id);
   });

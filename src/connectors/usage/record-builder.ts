@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { MeterDefinition } from '../../metering/meters.js';
 import { formatNanos } from '../../metering/units.js';
 import { type Attributes, type SeriesId, seriesKey, type TimeRange } from '../../metering/types.js';
@@ -15,14 +15,32 @@ function canonicalAttributes(attributes: Attributes): string {
 /**
  * The deterministic record id: hash(cluster id, meter, canonical attributes, tenant, window start).
  * The same history gives the same ids, so every backend's idempotency key survives restarts and retries.
+ * `key` (the series' `seriesKey`, when the caller has it) saves sorting the attributes again: it ends with them.
  */
-export function recordId(clusterId: string, series: SeriesId, windowStart: number): string {
-  return createHash('sha256')
-    .update(
-      `${clusterId}\n${series.meter}\n${canonicalAttributes(series.attributes)}\n${series.tenant}\n${windowStart}`,
-    )
-    .digest('hex')
-    .slice(0, 32);
+export function recordId(clusterId: string, series: SeriesId, windowStart: number, key?: string): string {
+  const head = `${series.meter}|${JSON.stringify(series.tenant)}|`;
+  const canonical = key?.startsWith(head) ? key.slice(head.length) : canonicalAttributes(series.attributes);
+  return hash('sha256', `${clusterId}\n${series.meter}\n${canonical}\n${series.tenant}\n${windowStart}`, 'hex').slice(
+    0,
+    32,
+  );
+}
+
+/** A window's bounds as the records' ISO timestamps (computed once per window, not per record). */
+export interface WindowTimes {
+  readonly start: number;
+  readonly end: number;
+  readonly startIso: string;
+  readonly endIso: string;
+}
+
+export function windowTimes(window: TimeRange): WindowTimes {
+  return {
+    start: window.start,
+    end: window.end,
+    startIso: new Date(window.start).toISOString(),
+    endIso: new Date(window.end).toISOString(),
+  };
 }
 
 /** Builds the usage record (and its CloudEvents 1.0 form) of one series over one closed window. */
@@ -30,18 +48,19 @@ export function buildRecord(
   clusterId: string,
   series: SeriesId,
   meter: MeterDefinition,
-  window: TimeRange,
+  window: TimeRange | WindowTimes,
   nanos: bigint,
+  key: string = seriesKey(series),
 ): UsageRecord {
-  const id = recordId(clusterId, series, window.start);
+  const times = 'startIso' in window ? window : windowTimes(window);
+  const id = recordId(clusterId, series, times.start, key);
   const quantity = formatNanos(nanos);
-  const windowStart = new Date(window.start).toISOString();
   const data = {
     ...series.attributes,
     quantity,
     unit: meter.unit,
-    window_start: windowStart,
-    window_end: new Date(window.end).toISOString(),
+    window_start: times.startIso,
+    window_end: times.endIso,
     tenant: series.tenant,
   };
   // The CloudEvents 1.0 structured form, in the SDK's own key order (record-builder.test.ts checks that
@@ -49,7 +68,7 @@ export function buildRecord(
   // an SDK event per record costs more than the rest of a window close at 100k series.
   const event: UsageCloudEvent = {
     id,
-    time: windowStart,
+    time: times.startIso,
     type: meter.code,
     source: `meterbridge://${clusterId}`,
     specversion: '1.0',
@@ -62,9 +81,9 @@ export function buildRecord(
     meter: series.meter,
     tenant: series.tenant,
     attributes: series.attributes,
-    series: seriesKey(series),
-    windowStart: window.start,
-    windowEnd: window.end,
+    series: key,
+    windowStart: times.start,
+    windowEnd: times.end,
     nanos,
     quantity,
     unit: meter.unit,

@@ -13,12 +13,12 @@ import type { UsageStore } from '../../extensions/storage/usage-store.js';
 import { Ledger } from '../../metering/ledger.js';
 import { MeterCatalog } from '../../metering/meters.js';
 import { add } from '../../metering/rational.js';
-import { type EpochMs, type Holding, type SeriesId, seriesKey, type TimeRange } from '../../metering/types.js';
+import type { EpochMs, Holding, SeriesId, TimeRange } from '../../metering/types.js';
 import { assertSafeCounterValue, exactNanos, NanoRounder } from '../../metering/units.js';
 import { WindowSchedule } from '../../metering/window-schedule.js';
 import type { UsageConnectorConfig } from './config.js';
 import { registerReadings } from './readings.js';
-import { buildRecord } from './record-builder.js';
+import { buildRecord, windowTimes } from './record-builder.js';
 import { SampledAmounts } from './sampled-amounts.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 import type { UsageRecord } from './usage-record.js';
@@ -250,9 +250,9 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   private async closeWindow(ledger: Ledger, window: TimeRange): Promise<void> {
     const started = performance.now();
     const store = this.store as UsageStore;
-    const residuesBefore = this.rounder.residues();
+    this.rounder.begin();
     try {
-      const intended: CollectedUsage[] = [];
+      const intended: Array<CollectedUsage & { readonly key: string }> = [];
       const usage = this.exactUsage(ledger, window);
       for (const [key, u] of usage) {
         const meter = this.catalog.get(u.series.meter);
@@ -260,21 +260,23 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         const nanos = meter.kind === 'average' ? exactNanos(u, meter) : this.rounder.round(key, u, meter);
         if (nanos === 0n) continue;
         assertSafeCounterValue(nanos);
-        intended.push({ series: u.series, nanos });
+        intended.push({ series: u.series, nanos, key });
       }
+      // Records in series order: the outbox order does not depend on the order series were first seen.
+      intended.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const collected = await this.counters.addAndCollect(intended);
+      const times = windowTimes(window);
       const records: UsageRecord[] = [];
       let overflowed = 0;
-      for (const { series, nanos } of intended) {
-        const key = seriesKey(series);
+      for (const { series, nanos, key } of intended) {
         const point = collected.points.get(key);
         if (point === undefined) {
           if (collected.overflowPoints === 0) throw new Error(`usage of ${key} missing from the collection`);
           overflowed++; // billed from the ledger's exact value; the overflow point itself is never billed
-        } else if (point.nanos !== nanos) {
-          throw new Error(`usage of ${key} collected as ${point.nanos}, expected ${nanos}`);
+        } else if (point !== nanos) {
+          throw new Error(`usage of ${key} collected as ${point}, expected ${nanos}`);
         }
-        records.push(buildRecord(this.config.cluster_id, series, this.catalog.get(series.meter), window, nanos));
+        records.push(buildRecord(this.config.cluster_id, series, this.catalog.get(series.meter), times, nanos, key));
       }
       if (overflowed > 0) {
         this.log.error(
@@ -282,8 +284,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
           'cardinality limit exceeded: raise connectors::usage::cardinality_limit (overflow series are never billed)',
         );
       }
-      records.sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
-      const residueUpdates = [...usage.keys()].map((series) => ({ series, ...this.rounder.residueOf(series) }));
+      const residueUpdates = this.rounder.end();
       // From here the ledger has moved on: a commit that fails leaves memory ahead of the store, so the
       // connector stops and the service restarts from the store (nothing is lost: the window is re-closed).
       const delta = ledger.closeThrough(window.end);
@@ -306,7 +307,9 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
       for (const listener of this.listeners) listener(records);
     } catch (err) {
-      if (this.state !== 'failed') this.rounder.restore(residuesBefore);
+      // Before the commit the residues go back to the last committed window's; after a failed commit the
+      // connector has stopped and a restart reloads them from the store.
+      if (this.state !== 'failed') this.rounder.rollback();
       throw err;
     }
   }

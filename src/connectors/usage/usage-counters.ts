@@ -1,10 +1,12 @@
 import { type Counter, ValueType } from '@opentelemetry/api';
 import {
   AggregationTemporality,
+  type DataPoint,
   DataPointType,
   type IMetricReader,
   MetricReader,
   type MeterProvider,
+  type MetricData,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import type { MeterCatalog } from '../../metering/meters.js';
@@ -27,10 +29,13 @@ class WindowDeltaReader extends MetricReader {
 export interface CollectedUsage {
   readonly series: SeriesId;
   readonly nanos: bigint;
+  /** `seriesKey(series)`, when the caller already has it. */
+  readonly key?: string;
 }
 
 export interface CollectResult {
-  readonly points: Map<string, CollectedUsage>;
+  /** Collected nanos by series key. */
+  readonly points: Map<string, bigint>;
   /** Data points the SDK folded into `otel.metric.overflow`: never billed. */
   readonly overflowPoints: number;
 }
@@ -43,6 +48,8 @@ export interface CollectResult {
 export class UsageCounters {
   private readonly reader = new WindowDeltaReader();
   private readonly counters = new Map<string, Counter>();
+  /** The OTel attributes of each series (its attributes plus `tenant`), built once per series object. */
+  private readonly attributesOf = new WeakMap<SeriesId, Record<string, string>>();
 
   constructor(
     private readonly catalog: MeterCatalog,
@@ -76,14 +83,23 @@ export class UsageCounters {
 
   /** Adds one window's usage and collects it back through the DELTA reader. */
   async addAndCollect(usage: Iterable<CollectedUsage>): Promise<CollectResult> {
-    for (const { series, nanos } of usage) {
+    // The SDK hands back the attributes object of a series' first add: a point whose attributes are one of
+    // these objects is that series without rebuilding its key (any other point is keyed the long way).
+    const keyOf = new Map<object, string>();
+    for (const { series, nanos, key } of usage) {
       const counter = this.counters.get(series.meter);
       if (!counter) throw new Error(`no counter for meter "${series.meter}"`);
-      counter.add(Number(nanos), { ...series.attributes, tenant: series.tenant });
+      let attributes = this.attributesOf.get(series);
+      if (attributes === undefined) {
+        attributes = { ...series.attributes, tenant: series.tenant };
+        this.attributesOf.set(series, attributes);
+      }
+      keyOf.set(attributes, key ?? seriesKey(series));
+      counter.add(Number(nanos), attributes);
     }
     const { resourceMetrics, errors } = await this.reader.collect();
     if (errors.length > 0) throw new AggregateError(errors, 'collecting the usage counters failed');
-    const points = new Map<string, CollectedUsage>();
+    const points = new Map<string, bigint>();
     let overflowPoints = 0;
     for (const scope of resourceMetrics.scopeMetrics) {
       if (scope.scope.name !== USAGE_METER_NAME) continue;
@@ -96,12 +112,18 @@ export class UsageCounters {
             continue;
           }
           if (value === 0) continue;
-          const { tenant, ...attributes } = point.attributes as Record<string, string>;
-          const series: SeriesId = { meter: metric.descriptor.name, tenant: tenant ?? '', attributes };
-          points.set(seriesKey(series), { series, nanos: BigInt(value) });
+          const known = keyOf.get(point.attributes);
+          // A known object names its series only under the meter it was added to.
+          const key = known?.startsWith(`${metric.descriptor.name}|`) ? known : this.keyOfPoint(metric, point);
+          points.set(key, BigInt(value));
         }
       }
     }
     return { points, overflowPoints };
+  }
+
+  private keyOfPoint(metric: MetricData, point: DataPoint<unknown>): string {
+    const { tenant, ...attributes } = point.attributes as Record<string, string>;
+    return seriesKey({ meter: metric.descriptor.name, tenant: tenant ?? '', attributes });
   }
 }
