@@ -188,6 +188,13 @@ describe('Ledger (property)', () => {
             const expected = RESOURCES.filter((r) => r.startsWith(ev.prefix) && !present.has(r) && oracle.holding(r));
             for (const r of expected) oracle.set(r, at, []);
             expect(ledger.resync(ev.prefix, present, at).sort()).toEqual(expected.sort());
+            // a relist's states settled at the floor are written now; later closes still keep the store exact
+            const settled = ledger.settledAtFloor();
+            for (const st of settled.upserted) store.set(st.resource, st);
+            for (const r of settled.removed) store.delete(r);
+            const atFloor = new Map(ledger.stateAt(ledger.floor).map((st) => [st.resource, st]));
+            for (const st of settled.upserted) expect(atFloor.get(st.resource)).toEqual(st);
+            for (const r of settled.removed) expect(atFloor.has(r)).toBe(false);
           }
         });
         const current = new Map([...ledger.current()].map((c) => [c.resource, toAmounts(c.holdings)]));

@@ -201,6 +201,26 @@ describe('Ledger', () => {
     expect(() => used.restore(10, [])).toThrow(/fresh/);
   });
 
+  it('settledAtFloor() hands over states final at the floor once; the next close reports only later changes', () => {
+    const l = new Ledger({ floor: 60 });
+    l.set('node/a', 10, [gpu(8n)]); // clamped to the floor: final at it
+    l.set('node/b', 60, [gpu(1n)]);
+    l.set('node/b', 70, [gpu(2n)]); // changes after the floor: left for the close
+    l.set('node/c', 30, [gpu(1n)]);
+    l.set('node/c', 60, []); // ended at the floor
+    expect(l.settledAtFloor()).toEqual({
+      floor: 60,
+      upserted: [{ resource: 'node/a', since: 60, holdings: [{ series: h100, quantity: 8n, per: 1n }] }],
+      removed: ['node/c'],
+    });
+    expect(l.settledAtFloor()).toEqual({ floor: 60, upserted: [], removed: [] });
+    expect(l.closeThrough(120)).toEqual({
+      floor: 120,
+      upserted: [{ resource: 'node/b', since: 70, holdings: [{ series: h100, quantity: 2n, per: 1n }] }],
+      removed: [],
+    });
+  });
+
   it('current() reports the latest holdings, including changes after the floor', () => {
     const l = new Ledger({ floor: 0 });
     l.set('node/a', 10, [gpu(8n)]);

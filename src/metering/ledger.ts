@@ -216,6 +216,30 @@ export class Ledger {
   }
 
   /**
+   * The checkpoint rows that are already final at the floor: resources changed since the last close whose
+   * only state starts at or before the floor (a full list clamps every object there). They stop being
+   * "changed", so the next close does not report them again; a store applying this delta now holds what the
+   * next close would have written for them. Lets a relist's 100k states be written when the list lands
+   * rather than inside the next window's close.
+   */
+  settledAtFloor(): CheckpointDelta {
+    const delta = { floor: this.floorMs, upserted: [] as OpenState[], removed: [] as string[] };
+    for (const resource of this.dirty) {
+      const states = this.resources.get(resource)!;
+      if (states.length > 1 || states[0]!.since > this.floorMs) continue;
+      const inForce = states[0]!;
+      if (inForce.holdings.length > 0) {
+        delta.upserted.push({ resource, since: inForce.since, holdings: inForce.holdings });
+      } else {
+        delta.removed.push(resource);
+        this.resources.delete(resource);
+      }
+      this.dirty.delete(resource);
+    }
+    return delta;
+  }
+
+  /**
    * Holdings in force at instant `t` (`t ≥ floor`) of every resource holding something: the checkpoint
    * written when a window closes. Changes after `t` are not included; a restart replays them.
    */

@@ -23,6 +23,8 @@ export function registerReadings(
   provider: MeterProvider,
   current: () => Iterable<{ readonly series: SeriesId; readonly amount: Rational }>,
   catalog: MeterCatalog,
+  /** True during a collection no exporter reads (the usage connector's window reader): nothing is observed. */
+  skip: () => boolean = () => false,
 ): void {
   const meter = provider.getMeter('meterbridge.readings');
   const gauges = new Map<string, ObservableGauge>();
@@ -38,8 +40,8 @@ export function registerReadings(
       }),
     );
   }
-  // Every reader's collection runs the callback (the usage connector's DELTA reader once per window, which
-  // is many times a second when the simulator runs at full speed): aggregate at most once per CACHE_MS.
+  // Every reader's collection runs the callback: the usage connector's DELTA reader, once per window (many
+  // times a second when the simulator runs at full speed), is skipped; others aggregate at most once per CACHE_MS.
   let cached: { at: number; readings: Reading[] } | undefined;
   const aggregate = (): Reading[] => {
     const now = performance.now();
@@ -58,6 +60,7 @@ export function registerReadings(
   };
   meter.addBatchObservableCallback(
     (result) => {
+      if (skip()) return;
       for (const { meter: code, attributes, value } of aggregate()) {
         const gauge = gauges.get(code);
         if (gauge) result.observe(gauge, value, attributes);

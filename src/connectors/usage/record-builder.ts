@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import type { MeterDefinition } from '../../metering/meters.js';
 import { formatNanos } from '../../metering/units.js';
 import { type Attributes, type SeriesId, seriesKey, type TimeRange } from '../../metering/types.js';
-import type { UsageCloudEvent, UsageRecord } from './usage-record.js';
+import { type UsageRecord, usageEvent } from './usage-record.js';
 
 /** Canonical attribute text: sorted keys, JSON-escaped values. */
 function canonicalAttributes(attributes: Attributes): string {
@@ -55,27 +55,17 @@ export function buildRecord(
   const times = 'startIso' in window ? window : windowTimes(window);
   const id = recordId(clusterId, series, times.start, key);
   const quantity = formatNanos(nanos);
-  const data = {
-    ...series.attributes,
+  const event = usageEvent({
+    id,
+    meter: meter.code,
+    tenant: series.tenant,
+    attributes: series.attributes,
     quantity,
     unit: meter.unit,
-    window_start: times.startIso,
-    window_end: times.endIso,
-    tenant: series.tenant,
-  };
-  // The CloudEvents 1.0 structured form, in the SDK's own key order (record-builder.test.ts checks that
-  // the cloudevents SDK validates it and serialises it identically); built by hand because constructing
-  // an SDK event per record costs more than the rest of a window close at 100k series.
-  const event: UsageCloudEvent = {
-    id,
-    time: times.startIso,
-    type: meter.code,
+    windowStartIso: times.startIso,
+    windowEndIso: times.endIso,
     source: `meterbridge://${clusterId}`,
-    specversion: '1.0',
-    datacontenttype: 'application/json',
-    subject: series.tenant,
-    data,
-  };
+  });
   return {
     id,
     meter: series.meter,

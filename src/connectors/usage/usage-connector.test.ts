@@ -141,6 +141,43 @@ describe('UsageConnector', () => {
     expect(byTenant).toEqual({ t: 50_000_000n, u: 16_666_666n }); // u billed only up to the resume point
   });
 
+  it("writes a full list's states when it lands; a crash before the first close resumes from them", async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const first = await startConnector(store);
+    await first.advance(T0 + 10_000); // first start: metering begins at T0
+    // a full list at T0 + 20 s of objects that started before T0: each is clamped to the floor, T0
+    first.setHoldings('sim/a', T0 - 5 * MIN, [gpus('t', 1n)]);
+    first.setHoldings('sim/b', T0 - MIN, [gpus('u', 2n)]);
+    first.resync('sim/', new Set(['sim/a', 'sim/b']), T0 + 20_000);
+    first.setHoldings('sim/b', T0 + 30_000, [gpus('u', 3n)]); // changed after the floor: left for the close
+    const written = store.loadCheckpoint();
+    expect(written?.lastClosedEnd).toBe(T0);
+    expect(written?.openStates.map((st) => [st.resource, st.since, st.holdings[0]?.quantity])).toEqual([
+      ['sim/a', T0, 1n],
+      ['sim/b', T0, 2n],
+    ]);
+    await first.shutdown(); // the crash: no window closed
+
+    const second = await startConnector(store);
+    expect(second.resumePoint()).toBe(T0);
+    await second.advance(T0 + 2 * MIN + 10_000);
+    const byTenant = Object.fromEntries(store.usageBySeries({}).map((u) => [u.tenant, u.nanos]));
+    expect(byTenant).toEqual({ t: 33_333_333n, u: 66_666_666n }); // both billed from T0, without a relist
+
+    // uninterrupted, the next close writes only what changed after the floor
+    const straight = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(straight);
+    await c.advance(T0 + 10_000);
+    c.setHoldings('sim/a', T0 - 5 * MIN, [gpus('t', 1n)]);
+    c.resync('sim/', new Set(['sim/a']), T0 + 20_000);
+    c.setHoldings('sim/b', T0 + 30_000, [gpus('u', 3n)]);
+    await c.advance(T0 + MIN + 10_000);
+    expect(straight.loadCheckpoint()?.openStates.map((st) => [st.resource, st.since])).toEqual([
+      ['sim/a', T0],
+      ['sim/b', T0 + 30_000],
+    ]);
+  });
+
   it('bills series beyond the cardinality limit from the ledger, never the overflow point', async () => {
     const store = SqliteUsageStore.open(':memory:');
     const c = await startConnector(store, { cardinality_limit: 100 });

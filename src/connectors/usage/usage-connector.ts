@@ -89,7 +89,12 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.host = host;
     const provider = host.meterProvider();
     this.counters.bind(provider);
-    registerReadings(provider, () => this.ledger?.heldNow() ?? [], this.catalog);
+    registerReadings(
+      provider,
+      () => this.ledger?.heldNow() ?? [],
+      this.catalog,
+      () => this.counters.inWindowCollection(),
+    );
     const meter = provider.getMeter('meterbridge');
     this.metrics = {
       closeSeconds: meter.createHistogram('meterbridge_window_close_seconds', {
@@ -150,9 +155,27 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     // After a restart, resources gone during the downtime end at their last-seen time: the resume point.
     const end = this.resumedFrom !== undefined && !this.resynced.has(prefix) ? this.resumedFrom : at;
     this.resynced.add(prefix);
-    const ended = this.ensureLedger(at).resync(prefix, present, end);
+    const ledger = this.ensureLedger(at);
+    const ended = ledger.resync(prefix, present, end);
     if (ended.length > 0)
       this.log.info({ prefix, ended: ended.length, at: new Date(end).toISOString() }, 'resync ended resources');
+    this.writeSettled(ledger);
+  }
+
+  /**
+   * After a full list, the states it set at the last closed end are final: written now, so that the next
+   * window's close does not carry a whole relist (100k rows at scale) on top of its own records.
+   */
+  private writeSettled(ledger: Ledger): void {
+    if (this.state !== 'running' || !this.store || ledger.floor !== this.lastClosedEnd) return;
+    const delta = ledger.settledAtFloor();
+    if (delta.upserted.length === 0 && delta.removed.length === 0) return;
+    try {
+      this.store.commitOpenStates(ledger.floor, delta);
+    } catch (err) {
+      // The ledger no longer counts these as changed: a restart reloads the store and relists.
+      this.fail(err);
+    }
   }
 
   advance(now: EpochMs): Promise<void> {

@@ -50,6 +50,7 @@ export class UsageCounters {
   private readonly counters = new Map<string, Counter>();
   /** The OTel attributes of each series (its attributes plus `tenant`), built once per series object. */
   private readonly attributesOf = new WeakMap<SeriesId, Record<string, string>>();
+  private windowCollection = false;
 
   constructor(
     private readonly catalog: MeterCatalog,
@@ -81,6 +82,11 @@ export class UsageCounters {
     }
   }
 
+  /** True while the window's DELTA reader is collecting (its observable callbacks run now). */
+  inWindowCollection(): boolean {
+    return this.windowCollection;
+  }
+
   /** Adds one window's usage and collects it back through the DELTA reader. */
   async addAndCollect(usage: Iterable<CollectedUsage>): Promise<CollectResult> {
     // The SDK hands back the attributes object of a series' first add: a point whose attributes are one of
@@ -97,7 +103,17 @@ export class UsageCounters {
       keyOf.set(attributes, key ?? seriesKey(series));
       counter.add(Number(nanos), attributes);
     }
-    const { resourceMetrics, errors } = await this.reader.collect();
+    // The SDK runs every observable callback synchronously inside `collect()` before its first await: while
+    // this flag is up, callbacks that only feed dashboards (the current readings) can skip a collection
+    // nobody exports.
+    this.windowCollection = true;
+    let collection: ReturnType<WindowDeltaReader['collect']>;
+    try {
+      collection = this.reader.collect();
+    } finally {
+      this.windowCollection = false;
+    }
+    const { resourceMetrics, errors } = await collection;
     if (errors.length > 0) throw new AggregateError(errors, 'collecting the usage counters failed');
     const points = new Map<string, bigint>();
     let overflowPoints = 0;

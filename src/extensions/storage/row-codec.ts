@@ -1,4 +1,4 @@
-import type { UsageCloudEvent, UsageRecord } from '../../connectors/usage/usage-record.js';
+import { type UsageRecord, usageEvent } from '../../connectors/usage/usage-record.js';
 import type { Holding, OpenState, Residue } from '../../metering/types.js';
 
 /** A `records` row as SQLite returns it (bigints travel as decimal TEXT). */
@@ -14,44 +14,64 @@ export interface RecordRow {
   readonly nanos: string;
   readonly quantity: string;
   readonly unit: string;
-  readonly event: string;
+  readonly source: string;
 }
+
+/** The attributes' JSON, once per attributes object (a series' records share it). */
+const attributesJson = new WeakMap<object, string>();
 
 /** Column values of a record, in the order of `RECORD_COLUMNS`. */
 export function recordValues(
   record: UsageRecord,
 ): [string, string, string, string, string, number, number, string, string, string, string] {
+  let attributes = attributesJson.get(record.attributes);
+  if (attributes === undefined) {
+    attributes = JSON.stringify(record.attributes);
+    attributesJson.set(record.attributes, attributes);
+  }
   return [
     record.id,
     record.series,
     record.meter,
     record.tenant,
-    JSON.stringify(record.attributes),
+    attributes,
     record.windowStart,
     record.windowEnd,
     record.nanos.toString(),
     record.quantity,
     record.unit,
-    JSON.stringify(record.event),
+    record.event.source,
   ];
 }
 
 export const RECORD_COLUMNS =
-  'id, series, meter, tenant, attributes, window_start, window_end, nanos, quantity, unit, event';
+  'id, series, meter, tenant, attributes, window_start, window_end, nanos, quantity, unit, source';
 
+/** A record as read back: its CloudEvent rebuilt from the columns, equal to the one committed. */
 export function recordFromRow(row: RecordRow): UsageRecord {
+  const attributes = JSON.parse(row.attributes) as Record<string, string>;
   return {
     id: row.id,
     meter: row.meter,
     tenant: row.tenant,
-    attributes: JSON.parse(row.attributes) as Record<string, string>,
+    attributes,
     series: row.series,
     windowStart: row.window_start,
     windowEnd: row.window_end,
     nanos: BigInt(row.nanos),
     quantity: row.quantity,
     unit: row.unit,
-    event: JSON.parse(row.event) as UsageCloudEvent,
+    event: usageEvent({
+      id: row.id,
+      meter: row.meter,
+      tenant: row.tenant,
+      attributes,
+      quantity: row.quantity,
+      unit: row.unit,
+      windowStartIso: new Date(row.window_start).toISOString(),
+      windowEndIso: new Date(row.window_end).toISOString(),
+      source: row.source,
+    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -82,6 +82,17 @@ describe('SqliteUsageStore', () => {
       // The same window commits fine once corrected: nothing of the failed attempt lingers.
       store.commitWindow(window(1, [dup]));
       expect(store.readBatch('e', 100).map((e) => e.record.id)).toEqual([dup.id]);
+    });
+
+    it('writes open states between windows only at the last closed end (and starts the checkpoint)', () => {
+      const a: OpenState = { resource: 'a', since: T0, holdings: [{ series: H100, quantity: 1n }] };
+      store.commitOpenStates(T0, { upserted: [a], removed: [] });
+      expect(store.loadCheckpoint()).toEqual({ lastClosedEnd: T0, openStates: [a], residues: [] });
+      store.commitWindow(window(0, [], { openStates: undefined, openStatesDelta: { upserted: [], removed: [] } }));
+      expect(store.loadCheckpoint()?.openStates).toEqual([a]);
+      expect(() => store.commitOpenStates(T0, { upserted: [], removed: ['a'] })).toThrow(/do not match/);
+      store.commitOpenStates(T0 + MIN, { upserted: [], removed: ['a'] });
+      expect(store.loadCheckpoint()).toEqual({ lastClosedEnd: T0 + MIN, openStates: [], residues: [] });
     });
 
     it('rolls back when a record lies outside its window', () => {
@@ -322,6 +333,58 @@ describe('SqliteUsageStore', () => {
       db.close();
       expect(() => SqliteUsageStore.open(path)).toThrow(/newer meterbridge/);
       store = SqliteUsageStore.open(':memory:');
+    });
+
+    it('migrates a version-1 store: records read back identical, the next window commits', () => {
+      const path = join(dir, 'v1.db');
+      const v1 = new DatabaseSync(path);
+      v1.exec(readFileSync(new URL('./testdata/schema-v1.sql', import.meta.url), 'utf8'));
+      v1.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '1')");
+      v1.exec(`INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ${T0 + MIN}, 0)`);
+      v1.exec("INSERT INTO cursors (exporter, seq, registered_at) VALUES ('file', 0, 0)");
+      const records = makeWindowRecords(T0, 3);
+      const insert = v1.prepare(
+        `INSERT INTO records (target, id, series, meter, tenant, attributes, window_start, window_end, nanos, quantity, unit, event)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      // three committed records and a replayed copy of the second addressed to 'file'
+      for (const [target, r] of [...records.map((r) => [null, r] as const), ['file', records[1]!] as const]) {
+        insert.run(
+          target,
+          r.id,
+          r.series,
+          r.meter,
+          r.tenant,
+          JSON.stringify(r.attributes),
+          r.windowStart,
+          r.windowEnd,
+          r.nanos.toString(),
+          r.quantity,
+          r.unit,
+          JSON.stringify(r.event),
+        );
+      }
+      v1.close();
+
+      const migrated = SqliteUsageStore.open(path);
+      try {
+        const read = migrated.readBatch('file', 10);
+        expect(read.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+        expect(read.map((e) => e.record)).toEqual([...records, records[1]]);
+        // the rebuilt event serialises byte for byte as the stored one did
+        expect(read.map((e) => JSON.stringify(e.record.event))).toEqual(
+          [...records, records[1]!].map((r) => JSON.stringify(r.event)),
+        );
+        migrated.commitWindow(window(1));
+        expect(migrated.readBatch('file', 10).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        // a committed window is still unique per series: the same window again is refused whole
+        expect(() => migrated.commitWindow(window(1))).toThrow(StorageError);
+      } finally {
+        migrated.close();
+      }
+      const db = new DatabaseSync(path);
+      expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: '2' });
+      db.close();
     });
 
     it('refuses a database that is not a state store', () => {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { UsageRecord } from '../../connectors/usage/usage-record.js';
 import { StorageError } from '../../component/errors.js';
 import type { EpochMs } from '../../metering/types.js';
 import {
@@ -17,11 +18,15 @@ import type {
   Checkpoint,
   DeadLetter,
   OutboxEntry,
+  OpenStatesDelta,
   OutboxStatus,
   SeriesUsage,
   UsageStore,
   WindowCommit,
 } from './usage-store.js';
+
+/** Rows per multi-row INSERT of records (× 11 columns stays far below SQLite's 32,766 parameters). */
+const ROWS_PER_INSERT = 64;
 
 interface CursorRow {
   exporter: string;
@@ -112,11 +117,31 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   /** Open states: replaced whole, or changed by a delta (upsert / delete by resource). */
-  private writeOpenStates(commit: WindowCommit): void {
+  /** Inserts in statements of up to ROWS_PER_INSERT rows: one call into SQLite per batch, not per record. */
+  private insertRecords(records: readonly UsageRecord[]): void {
+    for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+      const batch = records.slice(i, i + ROWS_PER_INSERT);
+      const values: SQLInputValue[] = [];
+      for (const record of batch) values.push(...recordValues(record));
+      this.insertStatement(batch.length).run(...values);
+    }
+  }
+
+  private insertStatement(rows: number): StatementSync {
+    const row = `(${RECORD_COLUMNS.split(',')
+      .map(() => '?')
+      .join(', ')})`;
+    return this.prepared(`INSERT INTO records (${RECORD_COLUMNS}) VALUES ${Array(rows).fill(row).join(', ')}`);
+  }
+
+  private writeOpenStates(commit: Pick<WindowCommit, 'openStates' | 'openStatesDelta'>): void {
     if ((commit.openStates === undefined) === (commit.openStatesDelta === undefined)) {
       throw new StorageError('a window commit carries either openStates or openStatesDelta');
     }
-    const upsert = this.prepared('INSERT OR REPLACE INTO open_states (resource, since, holdings) VALUES (?, ?, ?)');
+    const upsert = this.prepared(
+      `INSERT INTO open_states (resource, since, holdings) VALUES (?, ?, ?)
+       ON CONFLICT (resource) DO UPDATE SET since = excluded.since, holdings = excluded.holdings`,
+    );
     if (commit.openStates !== undefined) {
       this.db.exec('DELETE FROM open_states');
       for (const s of commit.openStates) upsert.run(s.resource, s.since, encodeHoldings(s.holdings));
@@ -133,7 +158,9 @@ export class SqliteUsageStore implements UsageStore {
     if ((commit.residues === undefined) === (commit.residueUpdates === undefined)) {
       throw new StorageError('a window commit carries either residues or residueUpdates');
     }
-    const upsert = this.prepared('INSERT OR REPLACE INTO residues (series, num, den) VALUES (?, ?, ?)');
+    const upsert = this.prepared(
+      'INSERT INTO residues (series, num, den) VALUES (?, ?, ?) ON CONFLICT (series) DO UPDATE SET num = excluded.num, den = excluded.den',
+    );
     if (commit.residues !== undefined) {
       this.db.exec('DELETE FROM residues');
       for (const r of commit.residues) upsert.run(r.series, r.num.toString(), r.den.toString());
@@ -160,6 +187,24 @@ export class SqliteUsageStore implements UsageStore {
     return { lastClosedEnd: row.last_closed_end, openStates, residues };
   }
 
+  commitOpenStates(at: EpochMs, delta: OpenStatesDelta): void {
+    this.transaction('commit open states', () => {
+      const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
+      if (row !== undefined && row.last_closed_end !== at) {
+        throw new StorageError(
+          `open states at ${iso(at)} do not match the checkpoint (last closed window ends ${iso(row.last_closed_end)})`,
+        );
+      }
+      this.writeOpenStates({ openStatesDelta: delta });
+      if (row === undefined) {
+        this.prepared('INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)').run(
+          at,
+          Date.now(),
+        );
+      }
+    });
+  }
+
   commitWindow(commit: WindowCommit): void {
     const { windowStart, windowEnd } = commit;
     if (!(windowEnd > windowStart)) {
@@ -183,16 +228,14 @@ export class SqliteUsageStore implements UsageStore {
             `record ${record.id} lies outside the window [${iso(windowStart)}, ${iso(windowEnd)})`,
           );
         }
-        this.stmt.insertRecord.run(...recordValues(record));
       }
+      this.insertRecords(commit.records);
       this.writeOpenStates(commit);
       this.writeResidues(commit);
-      this.db
-        .prepare(
-          `INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET last_closed_end = excluded.last_closed_end, committed_at = excluded.committed_at`,
-        )
-        .run(windowEnd, Date.now());
+      this.prepared(
+        `INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET last_closed_end = excluded.last_closed_end, committed_at = excluded.committed_at`,
+      ).run(windowEnd, Date.now());
     });
   }
 

@@ -1,6 +1,12 @@
 import type { UsageRecord } from '../../connectors/usage/usage-record.js';
 import type { EpochMs, OpenState, Residue } from '../../metering/types.js';
 
+/** Open states to upsert and resources to delete (the ledger's CheckpointDelta). */
+export interface OpenStatesDelta {
+  readonly upserted: readonly OpenState[];
+  readonly removed: readonly string[];
+}
+
 /** What the usage connector persists when it closes one window: all of it in one transaction. */
 export interface WindowCommit {
   readonly windowStart: EpochMs;
@@ -9,7 +15,7 @@ export interface WindowCommit {
   /** Holdings in force at `windowEnd` (the resume point): the whole set, replacing what is stored… */
   readonly openStates?: readonly OpenState[];
   /** …or only what changed since the previous commit (O(changes) rows; the ledger's CheckpointDelta). */
-  readonly openStatesDelta?: { readonly upserted: readonly OpenState[]; readonly removed: readonly string[] };
+  readonly openStatesDelta?: OpenStatesDelta;
   /** Residues of every series that has one after this window, replacing what is stored… */
   readonly residues?: readonly Residue[];
   /** …or the new residue of each series rounded in this window (`num` 0 deletes it). */
@@ -71,6 +77,11 @@ export interface UsageStore {
   loadCheckpoint(): Checkpoint | undefined;
   /** Persists a closed window atomically; a window already committed is rejected (idempotent restart). */
   commitWindow(commit: WindowCommit): void;
+  /**
+   * Writes open states already final at `at`, the end of the last closed window (the ledger's
+   * `settledAtFloor`), between two window commits. Before the first window it records `at` as the resume point.
+   */
+  commitOpenStates(at: EpochMs, delta: OpenStatesDelta): void;
 
   /** Registers an exporter's cursor (at the current end of the outbox for a new exporter, unless `fromStart`). */
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void;

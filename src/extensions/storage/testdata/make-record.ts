@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../../connectors/usage/usage-record.js';
+import { type UsageRecord, usageEvent } from '../../../connectors/usage/usage-record.js';
 import { seriesKey } from '../../../metering/types.js';
 
 const MINUTE = 60_000;
@@ -33,16 +33,18 @@ export function makeRecord(options: {
     nanos,
     quantity,
     unit: 'h',
-    event: {
-      specversion: '1.0',
+    // The form the usage connector builds and the store rebuilds on read.
+    event: usageEvent({
       id,
+      meter,
+      tenant,
+      attributes,
+      quantity,
+      unit: 'h',
+      windowStartIso: start,
+      windowEndIso: end,
       source: 'meterbridge://test-cluster',
-      type: meter,
-      subject: tenant,
-      time: start,
-      datacontenttype: 'application/json',
-      data: { quantity, unit: 'h', window_start: start, window_end: end, tenant, ...attributes },
-    },
+    }),
   };
 }
 
