@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { usageConnectorConfigSchema } from '../src/connectors/usage/config.js';
 import { UsageConnector } from '../src/connectors/usage/usage-connector.js';
@@ -148,6 +149,7 @@ async function measure(): Promise<void> {
   const syncS = (performance.now() - t) / 1000;
   objects = []; // the received list is the informer's cache, not meterbridge's: dropped after the relist
   gc?.();
+  if (process.env.MB_SCALE_HEAPSNAPSHOT) writeHeapSnapshot(process.env.MB_SCALE_HEAPSNAPSHOT);
   const rssSynced = rssMb();
   const heapSynced = Math.round(process.memoryUsage().heapUsed / 1_048_576);
 

@@ -1,3 +1,4 @@
+import { InternPool } from './intern-pool.js';
 import { add, type Rational, rational, ZERO } from './rational.js';
 import { type EpochMs, type Holding, type OpenState, type SeriesId, seriesKey, type TimeRange } from './types.js';
 
@@ -80,6 +81,8 @@ export class Ledger {
   private readonly series = new Map<string, SeriesEntry>();
   private changes: Change[] = [];
   private sorted = true;
+  /** Canonical holdings by content, shared between resources (immutable). */
+  private readonly shapes = new InternPool<Pick<State, 'holdings' | 'keys'>>();
   /** Resources changed since the last close: the only ones a close trims or reports in its delta. */
   private readonly dirty = new Set<string>();
 
@@ -380,13 +383,21 @@ export class Ledger {
     }
     if (acc.size === 0) return NOTHING;
     const keys = [...acc.keys()].sort();
-    const out = keys.map((k, i): Holding => {
-      const { series, amount } = acc.get(k)!;
-      const entry = this.seriesEntry(k, series);
-      keys[i] = entry.key;
-      return { series: entry.id, quantity: amount.num, per: amount.den };
+    let shape = '';
+    for (const k of keys) {
+      const { amount } = acc.get(k)!;
+      shape += `${k}=${amount.num}/${amount.den}\n`;
+    }
+    // Resources that hold the same (pods of one workload) share one canonical holdings list.
+    return this.shapes.intern(shape, () => {
+      const out = keys.map((k, i): Holding => {
+        const { series, amount } = acc.get(k)!;
+        const entry = this.seriesEntry(k, series);
+        keys[i] = entry.key;
+        return { series: entry.id, quantity: amount.num, per: amount.den };
+      });
+      return { holdings: out, keys };
     });
-    return { holdings: out, keys };
   }
 
   private seriesEntry(key: string, id: SeriesId): SeriesEntry {

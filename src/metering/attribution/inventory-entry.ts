@@ -1,4 +1,5 @@
 import { ObjectError } from '../../component/errors.js';
+import { InternPool } from '../intern-pool.js';
 import type { MeteredObject } from '../objects.js';
 import { objectRef } from '../objects.js';
 import type { AttributionConfig } from './attribution-config.js';
@@ -66,7 +67,20 @@ export function prepareEntry(source: string, object: MeteredObject, config: Attr
   }
 }
 
+/** Equal parsed amounts share one Map (pods of one workload request the same). */
+const AMOUNTS = new InternPool<ResourceAmounts>();
+
+function sharedAmounts(amounts: ResourceAmounts): ResourceAmounts {
+  let key = '';
+  for (const [name, v] of amounts) key += `${name}=${v};`;
+  return AMOUNTS.intern(key, () => amounts);
+}
+
 function parseAmounts(o: MeteredObject, ref: string): ResourceAmounts {
+  return sharedAmounts(parseOwnAmounts(o, ref));
+}
+
+function parseOwnAmounts(o: MeteredObject, ref: string): ResourceAmounts {
   switch (o.kind) {
     case 'Node':
       if (!Array.isArray(o.taints)) throw new ObjectError(ref, 'spec.taints is missing');

@@ -1,5 +1,6 @@
 import type { HoldingsConsumer } from '../../component/component.js';
 import { ObjectError } from '../../component/errors.js';
+import { InternPool } from '../intern-pool.js';
 import type { MeteredObject, ObjectEvent } from '../objects.js';
 import { objectRef } from '../objects.js';
 import { type EpochMs, type Holding, UNATTRIBUTED } from '../types.js';
@@ -32,6 +33,9 @@ export interface InventoryStats {
   /** ObjectErrors reported since creation. */
   readonly errors: number;
 }
+
+/** Pods of one tenant and shape hold the same: their fingerprints share one string. */
+const FINGERPRINTS = new InternPool<string>();
 
 interface Sent {
   readonly fingerprint: string;
@@ -269,7 +273,8 @@ export class Inventory {
 
   /** Sends `holdings` for `key` unless they equal the last ones sent; times never go backwards per resource. */
   private send(key: string, at: EpochMs, holdings: readonly Holding[]): void {
-    const fingerprint = holdingsFingerprint(holdings);
+    const own = holdingsFingerprint(holdings);
+    const fingerprint = FINGERPRINTS.intern(own, () => own);
     const prev = this.sent.get(key);
     if ((prev?.fingerprint ?? '') === fingerprint) return;
     const t = prev && at < prev.at ? prev.at : at;
