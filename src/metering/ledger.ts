@@ -145,31 +145,33 @@ export class Ledger {
     if (start < this.floorMs) throw new RangeError(`window start ${start} is before the ledger floor ${this.floorMs}`);
     this.sortChanges();
 
-    const acc = new Map<SeriesEntry, Map<bigint, bigint>>();
+    // Per series a running fraction num/den, left unreduced until the end: most series have one `per`,
+    // so den stays that `per` and each term is one multiply-add.
+    const acc = new Map<SeriesEntry, { num: bigint; den: bigint }>();
+    const addTo = (s: SeriesEntry, v: bigint, per: bigint) => {
+      const sum = acc.get(s);
+      if (sum === undefined) acc.set(s, { num: v, den: per });
+      else if (sum.den === per) sum.num += v;
+      else {
+        sum.num = sum.num * per + v * sum.den;
+        sum.den *= per;
+      }
+    };
     const endN = BigInt(end);
     const width = endN - BigInt(start);
     for (const s of this.series.values()) {
-      if (s.rates.size === 0) continue;
-      const sums = new Map<bigint, bigint>();
-      for (const [per, q] of s.rates) sums.set(per, q * width);
-      acc.set(s, sums);
+      for (const [per, q] of s.rates) addTo(s, q * width, per);
     }
     for (const c of this.changes) {
       if (c.at >= end) break;
-      const overlap = c.at > start ? endN - BigInt(c.at) : width;
-      let sums = acc.get(c.series);
-      if (!sums) {
-        sums = new Map();
-        acc.set(c.series, sums);
-      }
-      sums.set(c.per, (sums.get(c.per) ?? 0n) + c.dq * overlap);
+      addTo(c.series, c.dq * (c.at > start ? endN - BigInt(c.at) : width), c.per);
     }
 
     const out = new Map<string, SeriesUsage>();
-    for (const [s, sums] of acc) {
-      let total: Rational = ZERO;
-      for (const [per, v] of sums) if (v !== 0n) total = add(total, rational(v, per));
-      if (total.num !== 0n) out.set(s.key, { series: s.id, num: total.num, den: total.den });
+    for (const [s, { num, den }] of acc) {
+      if (num === 0n) continue;
+      const total = rational(num, den);
+      out.set(s.key, { series: s.id, num: total.num, den: total.den });
     }
     return out;
   }
@@ -354,6 +356,14 @@ export class Ledger {
 
   private push(at: EpochMs, key: string, id: SeriesId, per: bigint, dq: bigint): void {
     const series = this.seriesEntry(key, id);
+    if (at === this.floorMs) {
+      // In force from the floor on: exactly a running rate (a relist clamps 100k objects here at once).
+      const q = (series.rates.get(per) ?? 0n) + dq;
+      if (q === 0n) series.rates.delete(per);
+      else series.rates.set(per, q);
+      if (series.pending === 0 && series.rates.size === 0) this.series.delete(key);
+      return;
+    }
     series.pending++;
     const last = this.changes[this.changes.length - 1];
     if (last && last.at > at) this.sorted = false;

@@ -52,13 +52,13 @@ export class NanoRounder {
     const x = scaled(usage, meter);
     const r = this.carry.get(series);
     if (this.undo && !this.undo.has(series)) this.undo.set(series, r);
+    // Unreduced: the floor and the remainder do not need it; only the stored residue is reduced, once.
     const num = r ? r.num * x.den + x.num * r.den : x.num;
     const den = r ? r.den * x.den : x.den;
-    const total = r ? rational(num, den) : x;
-    const nanos = total.num / total.den; // total ≥ 0: truncation is floor
-    const rest = total.num - nanos * total.den; // gcd(rest, den) = gcd(num, den) = 1: still normalised
+    const nanos = num / den; // num ≥ 0: truncation is floor
+    const rest = num - nanos * den;
     if (rest === 0n) this.carry.delete(series);
-    else this.carry.set(series, { num: rest, den: total.den });
+    else this.carry.set(series, rational(rest, den));
     return nanos;
   }
 
@@ -127,8 +127,9 @@ export function assertSafeCounterValue(nanos: bigint, what = 'counter value'): n
   return Number(nanos);
 }
 
-function scaled(usage: ExactUsage, meter: MeterDefinition): Rational {
+function scaled(usage: ExactUsage, meter: MeterDefinition): ExactUsage {
   if (usage.den <= 0n || usage.num < 0n) throw new RangeError(`usage ${usage.num}/${usage.den} must be ≥ 0`);
   if (meter.den <= 0n || meter.num < 0n) throw new RangeError(`meter "${meter.code}": factor must be ≥ 0`);
-  return rational(usage.num * meter.num * NANOS_PER_UNIT, usage.den * meter.den);
+  // Unreduced (callers floor it or reduce what they keep).
+  return { num: usage.num * meter.num * NANOS_PER_UNIT, den: usage.den * meter.den };
 }
