@@ -21,9 +21,14 @@ import { registerReadings } from './readings.js';
 import { buildRecord, windowTimes } from './record-builder.js';
 import { SampledAmounts } from './sampled-amounts.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
-import type { UsageRecord } from './usage-record.js';
 
 type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** What `onCommitted` listeners hear: a window and how many records it committed. */
+export interface CommittedWindow {
+  readonly window: TimeRange;
+  readonly records: number;
+}
 
 /** Wall-clock tick when no receiver drives the clock. */
 const WALL_TICK_MS = 1000;
@@ -48,7 +53,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   private closing: Promise<void> = Promise.resolve();
   private clockDriven = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners: Array<(records: readonly UsageRecord[]) => void> = [];
+  private readonly listeners: Array<(committed: CommittedWindow) => void> = [];
   private lateEvents = 0;
   private lateAmounts = 0;
   private readonly sampled: SampledAmounts;
@@ -79,8 +84,8 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.clockDriven = driven;
   }
 
-  /** Called after every committed window with its records (delivery workers wake up). */
-  onCommitted(listener: (records: readonly UsageRecord[]) => void): void {
+  /** Called after every committed window (delivery workers wake up). */
+  onCommitted(listener: (committed: CommittedWindow) => void): void {
     this.listeners.push(listener);
   }
 
@@ -275,23 +280,10 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     const store = this.store as UsageStore;
     this.rounder.begin();
     try {
-      const intended: Array<CollectedUsage & { readonly key: string }> = [];
-      const usage = this.exactUsage(ledger, window);
-      for (const [key, u] of usage) {
-        const meter = this.catalog.get(u.series.meter);
-        // An average is not additive: each window is rounded on its own, with no residue carried.
-        const nanos = meter.kind === 'average' ? exactNanos(u, meter) : this.rounder.round(key, u, meter);
-        if (nanos === 0n) continue;
-        assertSafeCounterValue(nanos);
-        intended.push({ series: u.series, nanos, key });
-      }
-      // Records in series order: the outbox order does not depend on the order series were first seen.
-      intended.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const intended = this.roundedUsage(ledger, window);
       const collected = await this.counters.addAndCollect(intended);
-      const times = windowTimes(window);
-      const records: UsageRecord[] = [];
       let overflowed = 0;
-      for (const { series, nanos, key } of intended) {
+      for (const { nanos, key } of intended) {
         const point = collected.points.get(key);
         if (point === undefined) {
           if (collected.overflowPoints === 0) throw new Error(`usage of ${key} missing from the collection`);
@@ -299,7 +291,6 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         } else if (point !== nanos) {
           throw new Error(`usage of ${key} collected as ${point}, expected ${nanos}`);
         }
-        records.push(buildRecord(this.config.cluster_id, series, this.catalog.get(series.meter), times, nanos, key));
       }
       if (overflowed > 0) {
         this.log.error(
@@ -311,6 +302,15 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       // From here the ledger has moved on: a commit that fails leaves memory ahead of the store, so the
       // connector stops and the service restarts from the store (nothing is lost: the window is re-closed).
       const delta = ledger.closeThrough(window.end);
+      // Each record is built as the store writes it (see WindowCommit.records).
+      const times = windowTimes(window);
+      const { cluster_id: clusterId } = this.config;
+      const catalog = this.catalog;
+      const records = (function* () {
+        for (const { series, nanos, key } of intended) {
+          yield buildRecord(clusterId, series, catalog.get(series.meter), times, nanos, key);
+        }
+      })();
       try {
         store.commitWindow({
           windowStart: window.start,
@@ -326,15 +326,34 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       this.lastClosedEnd = window.end;
       this.sampled.dropThrough(window.end);
       this.metrics?.windows.add(1);
-      this.metrics?.records.add(records.length);
+      this.metrics?.records.add(intended.length);
       this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
-      for (const listener of this.listeners) listener(records);
+      for (const listener of this.listeners) listener({ window, records: intended.length });
     } catch (err) {
       // Before the commit the residues go back to the last committed window's; after a failed commit the
       // connector has stopped and a restart reloads them from the store.
       if (this.state !== 'failed') this.rounder.rollback();
       throw err;
     }
+  }
+
+  /**
+   * The window's usage per series rounded to nanos (residues carried), in series order so that the outbox
+   * order does not depend on the order series were first seen. Only this survives the close's await: the
+   * exact integrals are garbage before it.
+   */
+  private roundedUsage(ledger: Ledger, window: TimeRange): Array<CollectedUsage & { readonly key: string }> {
+    const intended: Array<CollectedUsage & { readonly key: string }> = [];
+    for (const [key, u] of this.exactUsage(ledger, window)) {
+      const meter = this.catalog.get(u.series.meter);
+      // An average is not additive: each window is rounded on its own, with no residue carried.
+      const nanos = meter.kind === 'average' ? exactNanos(u, meter) : this.rounder.round(key, u, meter);
+      if (nanos === 0n) continue;
+      assertSafeCounterValue(nanos);
+      intended.push({ series: u.series, nanos, key });
+    }
+    intended.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return intended;
   }
 
   /** Per series: the ledger's exact integral plus the window's sampled amounts (base unit, exact). */

@@ -1,3 +1,4 @@
+import type { SQLInputValue } from 'node:sqlite';
 import { type UsageRecord, usageEvent } from '../../connectors/usage/usage-record.js';
 import type { Holding, OpenState, Residue } from '../../metering/types.js';
 
@@ -20,16 +21,14 @@ export interface RecordRow {
 /** The attributes' JSON, once per attributes object (a series' records share it). */
 const attributesJson = new WeakMap<object, string>();
 
-/** Column values of a record, in the order of `RECORD_COLUMNS`. */
-export function recordValues(
-  record: UsageRecord,
-): [string, string, string, string, string, number, number, string, string, string, string] {
+/** Appends a record's column values, in the order of `RECORD_COLUMNS`, to a statement's parameters. */
+export function pushRecordValues(record: UsageRecord, out: SQLInputValue[]): void {
   let attributes = attributesJson.get(record.attributes);
   if (attributes === undefined) {
     attributes = JSON.stringify(record.attributes);
     attributesJson.set(record.attributes, attributes);
   }
-  return [
+  out.push(
     record.id,
     record.series,
     record.meter,
@@ -41,7 +40,7 @@ export function recordValues(
     record.quantity,
     record.unit,
     record.event.source,
-  ];
+  );
 }
 
 export const RECORD_COLUMNS =

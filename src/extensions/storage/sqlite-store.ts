@@ -8,10 +8,10 @@ import {
   decodeOpenState,
   decodeResidue,
   encodeHoldings,
+  pushRecordValues,
   RECORD_COLUMNS,
   type RecordRow,
   recordFromRow,
-  recordValues,
 } from './row-codec.js';
 import { prepareSchema } from './schema.js';
 import type {
@@ -117,14 +117,11 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   /** Open states: replaced whole, or changed by a delta (upsert / delete by resource). */
-  /** Inserts in statements of up to ROWS_PER_INSERT rows: one call into SQLite per batch, not per record. */
-  private insertRecords(records: readonly UsageRecord[]): void {
-    for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
-      const batch = records.slice(i, i + ROWS_PER_INSERT);
-      const values: SQLInputValue[] = [];
-      for (const record of batch) values.push(...recordValues(record));
-      this.insertStatement(batch.length).run(...values);
-    }
+  /** Inserts up to ROWS_PER_INSERT records in one statement: one call into SQLite per batch, not per record. */
+  private insertRecords(batch: readonly UsageRecord[]): void {
+    const values: SQLInputValue[] = [];
+    for (const record of batch) pushRecordValues(record, values);
+    this.insertStatement(batch.length).run(...values);
   }
 
   private insertStatement(rows: number): StatementSync {
@@ -222,14 +219,20 @@ export class SqliteUsageStore implements UsageStore {
           `window starting ${iso(windowStart)} is out of order: the next window starts ${iso(row.last_closed_end)}`,
         );
       }
+      let batch: UsageRecord[] = [];
       for (const record of commit.records) {
         if (record.windowStart < windowStart || record.windowEnd > windowEnd) {
           throw new StorageError(
             `record ${record.id} lies outside the window [${iso(windowStart)}, ${iso(windowEnd)})`,
           );
         }
+        batch.push(record);
+        if (batch.length === ROWS_PER_INSERT) {
+          this.insertRecords(batch);
+          batch = [];
+        }
       }
-      this.insertRecords(commit.records);
+      if (batch.length > 0) this.insertRecords(batch);
       this.writeOpenStates(commit);
       this.writeResidues(commit);
       this.prepared(

@@ -11,7 +11,11 @@ export interface OpenStatesDelta {
 export interface WindowCommit {
   readonly windowStart: EpochMs;
   readonly windowEnd: EpochMs;
-  readonly records: readonly UsageRecord[];
+  /**
+   * The window's records, read once inside the transaction: a generator lets each record be built just
+   * before its row is written, so 10k records never live through a whole close (GC promotes them otherwise).
+   */
+  readonly records: Iterable<UsageRecord>;
   /** Holdings in force at `windowEnd` (the resume point): the whole set, replacing what is stored… */
   readonly openStates?: readonly OpenState[];
   /** …or only what changed since the previous commit (O(changes) rows; the ledger's CheckpointDelta). */
