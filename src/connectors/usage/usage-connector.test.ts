@@ -1,4 +1,4 @@
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Host } from '../../component/component.js';
 import { SqliteUsageStore } from '../../extensions/storage/sqlite-store.js';
@@ -26,12 +26,19 @@ function gpus(tenant: string, n: bigint, per = 1n): Holding {
 
 const open: Array<{ provider: MeterProvider; store: SqliteUsageStore }> = [];
 
-async function startConnector(store: SqliteUsageStore, config: Record<string, unknown> = {}) {
+async function startConnector(
+  store: SqliteUsageStore,
+  config: Record<string, unknown> = {},
+  otherReaders: MetricReader[] = [],
+) {
   const connector = new UsageConnector(
     { id: 'usage', logger: silentLogger() },
     usageConnectorConfigSchema.parse({ cluster_id: 'test', ...config }),
   );
-  const provider = new MeterProvider({ readers: [connector.metricReader()], views: connector.views() });
+  const provider = new MeterProvider({
+    readers: [connector.metricReader(), ...otherReaders],
+    views: connector.views(),
+  });
   const host: Host = {
     store: () => store,
     meterProvider: () => provider,
@@ -176,6 +183,28 @@ describe('UsageConnector', () => {
       ['sim/a', T0],
       ['sim/b', T0 + 30_000],
     ]);
+  });
+
+  it('publishes what each tenant holds now to the other readers of its MeterProvider', async () => {
+    class Reader extends MetricReader {
+      constructor() {
+        super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+      }
+      protected override async onForceFlush(): Promise<void> {}
+      protected override async onShutdown(): Promise<void> {}
+    }
+    const dashboards = new Reader();
+    const store = SqliteUsageStore.open(':memory:');
+    const c = await startConnector(store, {}, [dashboards]);
+    c.setHoldings('sim/node-a', T0, [gpus('team-gpu', 8n)]);
+    c.setHoldings('sim/pod-b', T0 + 1_000, [gpus('team-gpu', 1n, 4n)]); // a quarter of a GPU
+    await c.advance(T0 + 2 * MIN + 10_000); // two windows: two collections of the window reader
+    const { resourceMetrics } = await dashboards.collect();
+    const gauge = resourceMetrics.scopeMetrics
+      .flatMap((sm) => sm.metrics)
+      .find((m) => m.descriptor.name === 'meterbridge_allocated_gpu');
+    expect(gauge?.dataPoints.map((p) => [p.attributes.tenant, p.value])).toEqual([['team-gpu', 8.25]]);
+    expect(store.usageBySeries({})[0]?.records).toBe(2);
   });
 
   it('bills series beyond the cardinality limit from the ledger, never the overflow point', async () => {
