@@ -105,7 +105,10 @@ describe('NanoRounder', () => {
             expect(r.residues()).toEqual(before);
             continue;
           }
-          for (const c of r.end()) {
+          const changed = r.changed();
+          r.end();
+          r.rollback(); // after end(): nothing to undo
+          for (const c of changed) {
             if (c.num === 0n) stored.delete(c.series);
             else stored.set(c.series, `${c.num}/${c.den}`);
           }

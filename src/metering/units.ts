@@ -26,16 +26,20 @@ export class NanoRounder {
     this.undo = new Map();
   }
 
-  /** The residues changed since `begin()` (`0/1` for one that is gone), and ends the window. */
-  end(): Residue[] {
+  /** The residues changed since `begin()` (`0/1` for one that is gone): what the window's commit writes. */
+  changed(): Residue[] {
     const changed: Residue[] = [];
     for (const [series, before] of this.undo ?? []) {
       const now = this.carry.get(series);
       if (now === before || (now && before && now.num === before.num && now.den === before.den)) continue;
       changed.push({ series, num: now?.num ?? 0n, den: now?.den ?? 1n });
     }
-    this.undo = undefined;
     return changed;
+  }
+
+  /** The window is committed: its residues stay (a later `rollback()` changes nothing). */
+  end(): void {
+    this.undo = undefined;
   }
 
   /** Puts back the residues of before `begin()`. */

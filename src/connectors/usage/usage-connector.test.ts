@@ -84,6 +84,34 @@ describe('UsageConnector', () => {
     });
   });
 
+  it('a close that fails before its commit leaves nothing behind: the retry bills as if it never failed', async () => {
+    const run = async (failOnce: boolean) => {
+      const store = SqliteUsageStore.open(':memory:');
+      const c = await startConnector(store);
+      c.setHoldings('sim/node-a', T0, [gpus('team-gpu', 1n, 7n)]); // a seventh: every window leaves a residue
+      await c.advance(T0 + MIN + 10_000);
+      if (failOnce) {
+        const counters = (c as unknown as { counters: { addAndCollect: (...a: unknown[]) => Promise<unknown> } })
+          .counters;
+        const real = counters.addAndCollect.bind(counters);
+        counters.addAndCollect = async () => {
+          counters.addAndCollect = real;
+          throw new Error('collection failed');
+        };
+        await expect(c.advance(T0 + 2 * MIN + 10_000)).rejects.toThrow('collection failed');
+      }
+      await c.advance(T0 + 3 * MIN + 10_000);
+      store.registerExporter('check', { fromStart: true });
+      return {
+        records: store.readBatch('check', 100).map((e) => [e.record.windowStart, e.record.quantity]),
+        residues: store.loadCheckpoint()?.residues,
+      };
+    };
+    const failed = await run(true);
+    expect(failed).toEqual(await run(false));
+    expect(failed.records).toHaveLength(3);
+  });
+
   it('does not close a window before its grace has passed', async () => {
     const store = SqliteUsageStore.open(':memory:');
     const c = await startConnector(store);

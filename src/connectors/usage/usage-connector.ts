@@ -298,7 +298,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
           'cardinality limit exceeded: raise connectors::usage::cardinality_limit (overflow series are never billed)',
         );
       }
-      const residueUpdates = this.rounder.end();
+      const residueUpdates = this.rounder.changed();
       // From here the ledger has moved on: a commit that fails leaves memory ahead of the store, so the
       // connector stops and the service restarts from the store (nothing is lost: the window is re-closed).
       const delta = ledger.closeThrough(window.end);
@@ -323,6 +323,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         this.fail(err);
         throw err;
       }
+      this.rounder.end();
       this.lastClosedEnd = window.end;
       this.sampled.dropThrough(window.end);
       this.metrics?.windows.add(1);
@@ -330,8 +331,8 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
       for (const listener of this.listeners) listener({ window, records: intended.length });
     } catch (err) {
-      // Before the commit the residues go back to the last committed window's; after a failed commit the
-      // connector has stopped and a restart reloads them from the store.
+      // Until the commit the residues go back to the last committed window's; after a failed commit the
+      // connector has stopped and a restart reloads them from the store; after a commit there is nothing to undo.
       if (this.state !== 'failed') this.rounder.rollback();
       throw err;
     }
