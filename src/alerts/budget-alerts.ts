@@ -50,7 +50,7 @@ export class BudgetAlerts {
 
   /** One check: every period from the one the previous check ended in up to the last closed window. */
   async check(store: UsageStore): Promise<CheckResult> {
-    const dataTime = store.loadCheckpoint()?.lastClosedEnd;
+    const dataTime = store.loadCheckpointTime();
     const fired: BudgetCrossing[] = [];
     if (dataTime !== undefined && this.o.book.budgets.length > 0) {
       const previous = this.o.state.checkedThrough();

@@ -278,7 +278,7 @@ function watchSimulatedDays(
     if (service.currentState !== 'running') return;
     try {
       reader ??= SqliteUsageStore.open(storePath);
-      const end = reader.loadCheckpoint()?.lastClosedEnd;
+      const end = reader.loadCheckpointTime();
       if (end !== undefined) {
         progress.update(Math.floor((end - start) / DAY_MS), `data time ${new Date(end).toISOString().slice(0, 16)}Z`);
       }

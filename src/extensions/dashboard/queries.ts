@@ -41,7 +41,7 @@ export function skuOf(attributes: Readonly<Record<string, string>>): string {
 
 /** End of the last closed window, or undefined while the store has none. */
 export function dataTime(store: UsageStore): EpochMs | undefined {
-  return store.loadCheckpoint()?.lastClosedEnd;
+  return store.loadCheckpointTime();
 }
 
 const iso = (t: EpochMs) => new Date(t).toISOString();

@@ -79,6 +79,8 @@ export interface SeriesUsage {
  */
 export interface UsageStore {
   loadCheckpoint(): Checkpoint | undefined;
+  /** The checkpoint's `lastClosedEnd` alone (cheap: no open states or residues are read). */
+  loadCheckpointTime(): EpochMs | undefined;
   /** Persists a closed window atomically; a window already committed is rejected (idempotent restart). */
   commitWindow(commit: WindowCommit): void;
   /**
