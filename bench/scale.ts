@@ -5,7 +5,9 @@
  * MB_SCALE_DEBUG (prints process.memoryUsage() every 10 windows).
  *
  * The simulator runs in a child process (`--feed`) and sends the objects and events as JSON lines, the way an
- * API server's list and watch arrive: the RSS measured is meterbridge's, not the simulator's.
+ * API server's list and watch arrive: the RSS measured is meterbridge's, not the simulator's. The npm script
+ * compiles this file and what it imports with tsc (tsconfig.bench.json, into bench/out/) and runs the
+ * JavaScript: the measured process holds no TypeScript loader, as in the container image.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
