@@ -27,6 +27,7 @@ import { parseScenario } from '../src/receivers/simulator/load-scenario.js';
 import { buildTimeline } from '../src/receivers/simulator/timeline.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { READY } from '../test/support/host.js';
+import { SnapshotBiller } from './snapshot-biller.js';
 
 const TENANTS = Number(process.env.MB_SCALE_TENANTS ?? 2000);
 const PODS_PER_TENANT = Number(process.env.MB_SCALE_PODS_PER_TENANT ?? 50);
@@ -76,6 +77,7 @@ type FeedLine =
   | { readonly sync: { readonly at: number; readonly generateS: number } }
   | { readonly object: MeteredObject }
   | { readonly event: ObjectEvent }
+  | { readonly baseline: { readonly snapshotCpuMs: readonly number[] } }
   | { readonly end: true };
 
 /** The child process: the simulator, writing its list and events to stdout with backpressure. */
@@ -91,11 +93,35 @@ async function feed(): Promise<void> {
   const generateS = (performance.now() - t) / 1000;
   for (const object of objects) await write({ object });
   await write({ sync: { at: syncAt, generateS } });
+
   const last = syncAt + WINDOWS * MIN;
+  const events: ObjectEvent[] = [];
   for (const event of timeline.events(syncAt)) {
     if (event.at >= last) break;
+    events.push(event);
     await write({ event });
   }
+
+  // The baseline, computed here once every event is sent (so the measured process keeps its pace): the
+  // snapshot×interval method over the same objects and events, through the same attribution, timed per
+  // 60 s snapshot.
+  const biller = new SnapshotBiller(MIN, syncAt + MIN);
+  const inventory = new Inventory({ source: 'scale/', config: attributionConfigSchema.parse({}), consumer: biller });
+  inventory.relist(objects, syncAt);
+  const snapshotMs: number[] = [];
+  const sample = (until: number) => {
+    const cpu = process.cpuUsage();
+    biller.sampleUntil(until);
+    const used = process.cpuUsage(cpu);
+    snapshotMs.push((used.user + used.system) / 1000);
+  };
+  let boundary = syncAt + MIN;
+  for (const event of events) {
+    for (; event.at >= boundary; boundary += MIN) sample(boundary + 1); // the snapshot at `boundary`
+    inventory.apply(event);
+  }
+  for (; boundary <= last; boundary += MIN) sample(boundary + 1);
+  await write({ baseline: { snapshotCpuMs: snapshotMs } });
   await write({ end: true });
 }
 
@@ -189,6 +215,11 @@ async function measure(): Promise<void> {
       );
     }
   }
+  while (!('baseline' in line)) {
+    if ('end' in line) throw new Error('the simulator feed sent no baseline');
+    line = await nextLine();
+  }
+  const snapshotCpuMs = [...line.baseline.snapshotCpuMs];
   child.kill();
   if (process.env.MB_SCALE_DEBUG) console.error(`close ms per window: ${closeMs.map((m) => m.toFixed(0)).join(' ')}`);
   const rssEnd = rssMb();
@@ -212,6 +243,11 @@ async function measure(): Promise<void> {
   );
   console.log(
     `window close over ${WINDOWS} windows of 60 s: p50 ${percentile(closeMs, 0.5).toFixed(1)} ms, p90 ${percentile(closeMs, 0.9).toFixed(1)} ms, p99 ${percentile(closeMs, 0.99).toFixed(1)} ms, max ${sorted[0]?.toFixed(1)} ms (first window ${closeMs[0]?.toFixed(1)} ms); CPU per window p50 ${percentile(cpuMs, 0.5).toFixed(1)} ms; ${records} records (${Math.round(records / WINDOWS)} per window)`,
+  );
+  const closeCpu = percentile(cpuMs, 0.5);
+  const snapshotCpu = percentile(snapshotCpuMs, 0.5);
+  console.log(
+    `baseline, snapshot×60 s over the same objects (in the feed process): CPU per snapshot p50 ${snapshotCpu.toFixed(1)} ms, p99 ${percentile(snapshotCpuMs, 0.99).toFixed(1)} ms (${snapshotCpuMs.length} snapshots; aggregation only: nothing rounded, written or made durable); meterbridge's close ÷ snapshot, CPU p50: ${(closeCpu / snapshotCpu).toFixed(1)}×`,
   );
   console.log(
     `scale: nodes=${nodes} pods=${pods} tenants=${TENANTS} sync_s=${syncS.toFixed(2)} close_p99_ms=${percentile(closeMs, 0.99).toFixed(1)} rss_mb=${rssEnd}`,
