@@ -1,8 +1,9 @@
 import type { SQLInputValue } from 'node:sqlite';
 import { type UsageRecord, usageEvent } from '../../connectors/usage/usage-record.js';
 import type { Holding, OpenState, Residue } from '../../metering/types.js';
+import { formatNanos } from '../../metering/units.js';
 
-/** A `records` row as SQLite returns it (bigints travel as decimal TEXT). */
+/** A record as `RECORD_SELECT` returns it (bigints travel as decimal TEXT). */
 export interface RecordRow {
   readonly seq: number;
   readonly id: string;
@@ -13,42 +14,40 @@ export interface RecordRow {
   readonly window_start: number;
   readonly window_end: number;
   readonly nanos: string;
-  readonly quantity: string;
   readonly unit: string;
   readonly source: string;
 }
 
-/** The attributes' JSON, once per attributes object (a series' records share it). */
-const attributesJson = new WeakMap<object, string>();
+/** The columns of a `records` row, in the order `pushRecordValues` gives them. */
+export const RECORD_COLUMNS = 'id, series_id, source_id, window_start, window_end, nanos';
 
-/** Appends a record's column values, in the order of `RECORD_COLUMNS`, to a statement's parameters. */
-export function pushRecordValues(record: UsageRecord, out: SQLInputValue[]): void {
-  let attributes = attributesJson.get(record.attributes);
-  if (attributes === undefined) {
-    attributes = JSON.stringify(record.attributes);
-    attributesJson.set(record.attributes, attributes);
+/** A record with its series and source joined back: `SELECT ${RECORD_SELECT} WHERE …` (`r` is `records`). */
+export const RECORD_SELECT = `r.seq, r.id, s.key AS series, s.meter, s.tenant, s.attributes, r.window_start, r.window_end,
+  r.nanos, s.unit, src.source
+  FROM records r JOIN series s ON s.id = r.series_id JOIN sources src ON src.id = r.source_id`;
+
+/** The attributes' JSON, once per attributes object (a series' records share it). */
+const attributesJsonOf = new WeakMap<object, string>();
+
+export function attributesJson(attributes: UsageRecord['attributes']): string {
+  let json = attributesJsonOf.get(attributes);
+  if (json === undefined) {
+    json = JSON.stringify(attributes);
+    attributesJsonOf.set(attributes, json);
   }
-  out.push(
-    record.id,
-    record.series,
-    record.meter,
-    record.tenant,
-    attributes,
-    record.windowStart,
-    record.windowEnd,
-    record.nanos.toString(),
-    record.quantity,
-    record.unit,
-    record.event.source,
-  );
+  return json;
 }
 
-export const RECORD_COLUMNS =
-  'id, series, meter, tenant, attributes, window_start, window_end, nanos, quantity, unit, source';
+/** Appends a record's column values, in the order of `RECORD_COLUMNS`, to a statement's parameters. */
+export function pushRecordValues(record: UsageRecord, seriesId: number, sourceId: number, out: SQLInputValue[]): void {
+  out.push(record.id, seriesId, sourceId, record.windowStart, record.windowEnd, record.nanos.toString());
+}
 
-/** A record as read back: its CloudEvent rebuilt from the columns, equal to the one committed. */
+/** A record as read back: its quantity and CloudEvent rebuilt, equal to those committed. */
 export function recordFromRow(row: RecordRow): UsageRecord {
   const attributes = JSON.parse(row.attributes) as Record<string, string>;
+  const nanos = BigInt(row.nanos);
+  const quantity = formatNanos(nanos);
   return {
     id: row.id,
     meter: row.meter,
@@ -57,15 +56,15 @@ export function recordFromRow(row: RecordRow): UsageRecord {
     series: row.series,
     windowStart: row.window_start,
     windowEnd: row.window_end,
-    nanos: BigInt(row.nanos),
-    quantity: row.quantity,
+    nanos,
+    quantity,
     unit: row.unit,
     event: usageEvent({
       id: row.id,
       meter: row.meter,
       tenant: row.tenant,
       attributes,
-      quantity: row.quantity,
+      quantity,
       unit: row.unit,
       windowStartIso: new Date(row.window_start).toISOString(),
       windowEndIso: new Date(row.window_end).toISOString(),

@@ -8,10 +8,12 @@ export const SCHEMA_VERSION = 2;
  * The tables of the state store. `records.target` is NULL for records committed by the usage connector and
  * names an exporter for a replayed copy of a dead letter (delivered to that exporter only, see README).
  *
- * A record's CloudEvent is not stored: it is rebuilt from the columns and `source` when read, which keeps a
- * row about a third of the size. A committed record is unique by (window, series), which is what its id
- * hashes (with the cluster id, constant per store); that index grows at its right edge as windows commit,
- * where an index on the random ids would touch pages all over the file (3 × slower inserts).
+ * A record row is small: what is the same for every window of a series (key, meter, tenant, attributes,
+ * unit) is a `series` row, the CloudEvent's source a `sources` row, and the CloudEvent and the decimal quantity
+ * are rebuilt when the record is read. A window's commit then writes about 70 bytes per record instead of
+ * about 700, and its COMMIT (fsync) is 5 × cheaper. A committed record is unique by (window, series), which is
+ * what its id hashes (with the cluster id); that index grows at its right edge as windows commit, where an
+ * index on the random ids would touch pages all over the file (3 × slower inserts).
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -33,22 +35,30 @@ CREATE TABLE IF NOT EXISTS residues (
   num TEXT NOT NULL,
   den TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  meter TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  UNIQUE (key, unit)
+);
+CREATE TABLE IF NOT EXISTS sources (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS records (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL,
   target TEXT,
-  series TEXT NOT NULL,
-  meter TEXT NOT NULL,
-  tenant TEXT NOT NULL,
-  attributes TEXT NOT NULL,
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  source_id INTEGER NOT NULL REFERENCES sources (id),
   window_start INTEGER NOT NULL,
   window_end INTEGER NOT NULL,
-  nanos TEXT NOT NULL,
-  quantity TEXT NOT NULL,
-  unit TEXT NOT NULL,
-  source TEXT NOT NULL
+  nanos TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS records_window_series ON records (window_start, series) WHERE target IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS records_window_series ON records (window_start, series_id) WHERE target IS NULL;
 CREATE INDEX IF NOT EXISTS records_target ON records (target, seq) WHERE target IS NOT NULL;
 CREATE TABLE IF NOT EXISTS cursors (
   exporter TEXT PRIMARY KEY,
@@ -78,6 +88,8 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
   db.exec('PRAGMA journal_mode = WAL');
   // FULL: a committed window or cursor survives power loss, not only a process crash.
   db.exec('PRAGMA synchronous = FULL');
+  // A record never points at a series or source row that is not there (a cache gone stale fails loudly).
+  db.exec('PRAGMA foreign_keys = ON');
   const hasMeta = db.prepare("SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   if (hasMeta) {
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
@@ -106,43 +118,67 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
 
 /** Steps from each older version to the next, applied in order inside one transaction. */
 const MIGRATIONS: Record<number, string> = {
-  // 1 → 2: the records' event JSON becomes a `source` column (the event is rebuilt on read), and the unique
-  // index moves from the random id to (window_start, series).
+  // 1 → 2: a record's series and source move to their own tables, its event JSON and quantity are no
+  // longer stored (both are rebuilt on read), and the unique index moves from the random id to
+  // (window_start, series_id).
   1: `
+-- the outbox sequence carries over (a pruned outbox has rows below it, or none: new rows must not reuse seqs)
+CREATE TEMP TABLE mb_records_seq AS SELECT seq FROM sqlite_sequence WHERE name = 'records';
+CREATE TABLE series (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  meter TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  UNIQUE (key, unit)
+);
+INSERT INTO series (key, meter, tenant, attributes, unit)
+  SELECT series, meter, tenant, attributes, unit FROM records GROUP BY series, unit;
+CREATE TABLE sources (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL UNIQUE
+);
+INSERT INTO sources (source) SELECT DISTINCT json_extract(event, '$.source') FROM records;
 CREATE TABLE records_v2 (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL,
   target TEXT,
-  series TEXT NOT NULL,
-  meter TEXT NOT NULL,
-  tenant TEXT NOT NULL,
-  attributes TEXT NOT NULL,
+  series_id INTEGER NOT NULL REFERENCES series (id),
+  source_id INTEGER NOT NULL REFERENCES sources (id),
   window_start INTEGER NOT NULL,
   window_end INTEGER NOT NULL,
-  nanos TEXT NOT NULL,
-  quantity TEXT NOT NULL,
-  unit TEXT NOT NULL,
-  source TEXT NOT NULL
+  nanos TEXT NOT NULL
 );
-INSERT INTO records_v2 (seq, id, target, series, meter, tenant, attributes, window_start, window_end, nanos, quantity, unit, source)
-  SELECT seq, id, target, series, meter, tenant, attributes, window_start, window_end, nanos, quantity, unit,
-         json_extract(event, '$.source')
-  FROM records ORDER BY seq;
+INSERT INTO records_v2 (seq, id, target, series_id, source_id, window_start, window_end, nanos)
+  SELECT r.seq, r.id, r.target, s.id, src.id, r.window_start, r.window_end, r.nanos
+  FROM records r
+  JOIN series s ON s.key = r.series AND s.unit = r.unit
+  JOIN sources src ON src.source = json_extract(r.event, '$.source')
+  ORDER BY r.seq;
 DROP TABLE records;
 ALTER TABLE records_v2 RENAME TO records;
-CREATE UNIQUE INDEX records_window_series ON records (window_start, series) WHERE target IS NULL;
+CREATE UNIQUE INDEX records_window_series ON records (window_start, series_id) WHERE target IS NULL;
 CREATE INDEX records_target ON records (target, seq) WHERE target IS NOT NULL;
+DELETE FROM sqlite_sequence WHERE name = 'records';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'records', max(coalesce((SELECT max(seq) FROM mb_records_seq), 0), coalesce((SELECT max(seq) FROM records), 0));
+DROP TABLE mb_records_seq;
 `,
 };
 
 function migrate(db: DatabaseSync, path: string, from: number): void {
   db.exec('BEGIN IMMEDIATE');
   try {
+    const records = () => (db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
+    const before = records();
     for (let v = from; v < SCHEMA_VERSION; v++) {
       const step = MIGRATIONS[v];
       if (step === undefined) throw new StorageError(`${path}: no migration from schema version ${v}`);
       db.exec(step);
     }
+    // A step that loses an outbox row (a join that finds no match) is refused whole.
+    if (records() !== before) throw new StorageError(`${path}: migration kept ${records()} of ${before} records`);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
     db.exec('COMMIT');
   } catch (err) {

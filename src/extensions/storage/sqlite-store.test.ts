@@ -387,6 +387,25 @@ describe('SqliteUsageStore', () => {
       db.close();
     });
 
+    it('migrates a version-1 store whose outbox was pruned without reusing a sequence number', () => {
+      const path = join(dir, 'v1-pruned.db');
+      const v1 = new DatabaseSync(path);
+      v1.exec(readFileSync(new URL('./testdata/schema-v1.sql', import.meta.url), 'utf8'));
+      v1.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '1')");
+      v1.exec(`INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ${T0 + MIN}, 0)`);
+      // 40 records were committed, delivered and pruned: the table is empty, its sequence is at 40
+      v1.exec("INSERT INTO sqlite_sequence (name, seq) VALUES ('records', 40)");
+      v1.exec("INSERT INTO cursors (exporter, seq, registered_at) VALUES ('file', 40, 0)");
+      v1.close();
+      const migrated = SqliteUsageStore.open(path);
+      try {
+        migrated.commitWindow(window(1));
+        expect(migrated.readBatch('file', 10).map((e) => e.seq)).toEqual([41, 42, 43]);
+      } finally {
+        migrated.close();
+      }
+    });
+
     it('refuses a database that is not a state store', () => {
       const path = join(dir, 'other.db');
       const db = new DatabaseSync(path);

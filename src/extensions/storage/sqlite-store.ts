@@ -7,9 +7,11 @@ import type { EpochMs } from '../../metering/types.js';
 import {
   decodeOpenState,
   decodeResidue,
+  attributesJson,
   encodeHoldings,
   pushRecordValues,
   RECORD_COLUMNS,
+  RECORD_SELECT,
   type RecordRow,
   recordFromRow,
 } from './row-codec.js';
@@ -25,8 +27,10 @@ import type {
   WindowCommit,
 } from './usage-store.js';
 
-/** Rows per multi-row INSERT of records (× 11 columns stays far below SQLite's 32,766 parameters). */
+/** Rows per multi-row INSERT of records (× 6 columns stays far below SQLite's 32,766 parameters). */
 const ROWS_PER_INSERT = 64;
+/** Columns per record row (`RECORD_COLUMNS`). */
+const RECORD_WIDTH = RECORD_COLUMNS.split(',').length;
 
 interface CursorRow {
   exporter: string;
@@ -51,7 +55,6 @@ export class SqliteUsageStore implements UsageStore {
     | 'checkpoint'
     | 'openStates'
     | 'residues'
-    | 'insertRecord'
     | 'readBatch'
     | 'cursor'
     | 'cursors'
@@ -63,6 +66,9 @@ export class SqliteUsageStore implements UsageStore {
     StatementSync
   >;
   private closed = false;
+  /** `series` and `sources` row ids by `unit NUL key` and by source: rows are never deleted, so ids never change. */
+  private readonly seriesIds = new Map<string, number>();
+  private readonly sourceIds = new Map<string, number>();
   /** Statements prepared once per SQL text (a statement per commit would pile up native memory until GC). */
   private readonly statements = new Map<string, StatementSync>();
 
@@ -83,10 +89,9 @@ export class SqliteUsageStore implements UsageStore {
       checkpoint: p('SELECT last_closed_end FROM checkpoint WHERE id = 1'),
       openStates: p('SELECT resource, since, holdings FROM open_states ORDER BY resource'),
       residues: p('SELECT series, num, den FROM residues ORDER BY series'),
-      insertRecord: p(`INSERT INTO records (${RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       // A range scan on the rowid that stops after `limit` rows: the backlog is never loaded whole.
       readBatch: p(
-        `SELECT seq, ${RECORD_COLUMNS} FROM records WHERE seq > ? AND (target IS NULL OR target = ?) ORDER BY seq LIMIT ?`,
+        `SELECT ${RECORD_SELECT} WHERE r.seq > ? AND (r.target IS NULL OR r.target = ?) ORDER BY r.seq LIMIT ?`,
       ),
       cursor: p('SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors WHERE exporter = ?'),
       cursors: p('SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors ORDER BY exporter'),
@@ -117,17 +122,9 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   /** Open states: replaced whole, or changed by a delta (upsert / delete by resource). */
-  /** Inserts up to ROWS_PER_INSERT records in one statement: one call into SQLite per batch, not per record. */
-  private insertRecords(batch: readonly UsageRecord[]): void {
-    const values: SQLInputValue[] = [];
-    for (const record of batch) pushRecordValues(record, values);
-    this.insertStatement(batch.length).run(...values);
-  }
-
+  /** One INSERT of `rows` records (prepared once per size). */
   private insertStatement(rows: number): StatementSync {
-    const row = `(${RECORD_COLUMNS.split(',')
-      .map(() => '?')
-      .join(', ')})`;
+    const row = `(${Array(RECORD_WIDTH).fill('?').join(', ')})`;
     return this.prepared(`INSERT INTO records (${RECORD_COLUMNS}) VALUES ${Array(rows).fill(row).join(', ')}`);
   }
 
@@ -207,39 +204,81 @@ export class SqliteUsageStore implements UsageStore {
     if (!(windowEnd > windowStart)) {
       throw new StorageError(`window [${windowStart}, ${windowEnd}) is empty`);
     }
-    this.transaction('commit window', () => {
-      const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
-      if (row !== undefined && windowStart < row.last_closed_end) {
-        throw new StorageError(
-          `window starting ${iso(windowStart)} is already committed (last closed window ends ${iso(row.last_closed_end)})`,
-        );
-      }
-      if (row !== undefined && windowStart !== row.last_closed_end) {
-        throw new StorageError(
-          `window starting ${iso(windowStart)} is out of order: the next window starts ${iso(row.last_closed_end)}`,
-        );
-      }
-      let batch: UsageRecord[] = [];
-      for (const record of commit.records) {
-        if (record.windowStart < windowStart || record.windowEnd > windowEnd) {
+    const fresh: Array<() => void> = []; // ids cached by this commit: forgotten if it rolls back
+    try {
+      this.transaction('commit window', () => {
+        const row = this.stmt.checkpoint.get() as { last_closed_end: number } | undefined;
+        if (row !== undefined && windowStart < row.last_closed_end) {
           throw new StorageError(
-            `record ${record.id} lies outside the window [${iso(windowStart)}, ${iso(windowEnd)})`,
+            `window starting ${iso(windowStart)} is already committed (last closed window ends ${iso(row.last_closed_end)})`,
           );
         }
-        batch.push(record);
-        if (batch.length === ROWS_PER_INSERT) {
-          this.insertRecords(batch);
-          batch = [];
+        if (row !== undefined && windowStart !== row.last_closed_end) {
+          throw new StorageError(
+            `window starting ${iso(windowStart)} is out of order: the next window starts ${iso(row.last_closed_end)}`,
+          );
         }
-      }
-      if (batch.length > 0) this.insertRecords(batch);
-      this.writeOpenStates(commit);
-      this.writeResidues(commit);
-      this.prepared(
-        `INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET last_closed_end = excluded.last_closed_end, committed_at = excluded.committed_at`,
-      ).run(windowEnd, Date.now());
-    });
+        let values: SQLInputValue[] = [];
+        for (const record of commit.records) {
+          if (record.windowStart < windowStart || record.windowEnd > windowEnd) {
+            throw new StorageError(
+              `record ${record.id} lies outside the window [${iso(windowStart)}, ${iso(windowEnd)})`,
+            );
+          }
+          pushRecordValues(record, this.seriesId(record, fresh), this.sourceId(record.event.source, fresh), values);
+          if (values.length === ROWS_PER_INSERT * RECORD_WIDTH) {
+            this.insertStatement(ROWS_PER_INSERT).run(...values);
+            values = [];
+          }
+        }
+        if (values.length > 0) this.insertStatement(values.length / RECORD_WIDTH).run(...values);
+        this.writeOpenStates(commit);
+        this.writeResidues(commit);
+        this.prepared(
+          `INSERT INTO checkpoint (id, last_closed_end, committed_at) VALUES (1, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET last_closed_end = excluded.last_closed_end, committed_at = excluded.committed_at`,
+        ).run(windowEnd, Date.now());
+      });
+    } catch (err) {
+      for (const forget of fresh) forget();
+      throw err;
+    }
+  }
+
+  /** The `series` row of a record's series (created on first use; ids are cached). */
+  private seriesId(record: UsageRecord, fresh: Array<() => void>): number {
+    const cacheKey = `${record.unit}\u0000${record.series}`;
+    let id = this.seriesIds.get(cacheKey);
+    if (id === undefined) {
+      const row = this.prepared('SELECT id FROM series WHERE key = ? AND unit = ?').get(record.series, record.unit) as
+        { id: number } | undefined;
+      id =
+        row?.id ??
+        Number(
+          this.prepared('INSERT INTO series (key, meter, tenant, attributes, unit) VALUES (?, ?, ?, ?, ?)').run(
+            record.series,
+            record.meter,
+            record.tenant,
+            attributesJson(record.attributes),
+            record.unit,
+          ).lastInsertRowid,
+        );
+      this.seriesIds.set(cacheKey, id);
+      fresh.push(() => this.seriesIds.delete(cacheKey));
+    }
+    return id;
+  }
+
+  /** The `sources` row of a CloudEvent source (created on first use; ids are cached). */
+  private sourceId(source: string, fresh: Array<() => void>): number {
+    let id = this.sourceIds.get(source);
+    if (id === undefined) {
+      const row = this.prepared('SELECT id FROM sources WHERE source = ?').get(source) as { id: number } | undefined;
+      id = row?.id ?? Number(this.prepared('INSERT INTO sources (source) VALUES (?)').run(source).lastInsertRowid);
+      this.sourceIds.set(source, id);
+      fresh.push(() => this.sourceIds.delete(source));
+    }
+    return id;
   }
 
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void {
@@ -394,8 +433,9 @@ export class SqliteUsageStore implements UsageStore {
   usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[] {
     const rows = this.db
       .prepare(
-        `SELECT series, meter, tenant, attributes, unit, nanos FROM records
-         WHERE target IS NULL AND window_start >= ? AND window_start < ?`,
+        `SELECT s.key AS series, s.meter, s.tenant, s.attributes, s.unit, r.nanos
+         FROM records r JOIN series s ON s.id = r.series_id
+         WHERE r.target IS NULL AND r.window_start >= ? AND r.window_start < ?`,
       )
       .iterate(range.from ?? Number.MIN_SAFE_INTEGER, range.to ?? Number.MAX_SAFE_INTEGER);
     const sums = new Map<string, { row: Record<string, unknown>; nanos: bigint; records: number }>();
