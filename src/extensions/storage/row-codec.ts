@@ -3,28 +3,28 @@ import { type UsageRecord, usageEvent } from '../../connectors/usage/usage-recor
 import type { Holding, OpenState, Residue } from '../../metering/types.js';
 import { formatNanos } from '../../metering/units.js';
 
-/** A record as `RECORD_SELECT` returns it (bigints travel as decimal TEXT). */
+/** A `records` row as the outbox reads it (bigints travel as decimal TEXT). */
 export interface RecordRow {
   readonly seq: number;
   readonly id: string;
-  readonly series: string;
-  readonly meter: string;
-  readonly tenant: string;
-  readonly attributes: string;
+  readonly series_id: number;
+  readonly source_id: number;
   readonly window_start: number;
   readonly window_end: number;
   readonly nanos: string;
+}
+
+/** A `series` row, attributes parsed: shared by every record of the series that is read back. */
+export interface StoredSeries {
+  readonly key: string;
+  readonly meter: string;
+  readonly tenant: string;
+  readonly attributes: Readonly<Record<string, string>>;
   readonly unit: string;
-  readonly source: string;
 }
 
 /** The columns of a `records` row, in the order `pushRecordValues` gives them. */
 export const RECORD_COLUMNS = 'id, series_id, source_id, window_start, window_end, nanos';
-
-/** A record with its series and source joined back: `SELECT ${RECORD_SELECT} WHERE …` (`r` is `records`). */
-export const RECORD_SELECT = `r.seq, r.id, s.key AS series, s.meter, s.tenant, s.attributes, r.window_start, r.window_end,
-  r.nanos, s.unit, src.source
-  FROM records r JOIN series s ON s.id = r.series_id JOIN sources src ON src.id = r.source_id`;
 
 /** The attributes' JSON, once per attributes object (a series' records share it). */
 const attributesJsonOf = new WeakMap<object, string>();
@@ -44,31 +44,35 @@ export function pushRecordValues(record: UsageRecord, seriesId: number, sourceId
 }
 
 /** A record as read back: its quantity and CloudEvent rebuilt, equal to those committed. */
-export function recordFromRow(row: RecordRow): UsageRecord {
-  const attributes = JSON.parse(row.attributes) as Record<string, string>;
+export function recordFromRow(
+  row: RecordRow,
+  series: StoredSeries,
+  source: string,
+  iso: (ms: number) => string,
+): UsageRecord {
   const nanos = BigInt(row.nanos);
   const quantity = formatNanos(nanos);
   return {
     id: row.id,
-    meter: row.meter,
-    tenant: row.tenant,
-    attributes,
-    series: row.series,
+    meter: series.meter,
+    tenant: series.tenant,
+    attributes: series.attributes,
+    series: series.key,
     windowStart: row.window_start,
     windowEnd: row.window_end,
     nanos,
     quantity,
-    unit: row.unit,
+    unit: series.unit,
     event: usageEvent({
       id: row.id,
-      meter: row.meter,
-      tenant: row.tenant,
-      attributes,
+      meter: series.meter,
+      tenant: series.tenant,
+      attributes: series.attributes,
       quantity,
-      unit: row.unit,
-      windowStartIso: new Date(row.window_start).toISOString(),
-      windowEndIso: new Date(row.window_end).toISOString(),
-      source: row.source,
+      unit: series.unit,
+      windowStartIso: iso(row.window_start),
+      windowEndIso: iso(row.window_end),
+      source,
     }),
   };
 }

@@ -11,9 +11,9 @@ import {
   encodeHoldings,
   pushRecordValues,
   RECORD_COLUMNS,
-  RECORD_SELECT,
   type RecordRow,
   recordFromRow,
+  type StoredSeries,
 } from './row-codec.js';
 import { prepareSchema } from './schema.js';
 import type {
@@ -69,6 +69,9 @@ export class SqliteUsageStore implements UsageStore {
   /** `series` and `sources` row ids by `unit NUL key` and by source: rows are never deleted, so ids never change. */
   private readonly seriesIds = new Map<string, number>();
   private readonly sourceIds = new Map<string, number>();
+  /** The same rows by id, for reading the outbox. */
+  private readonly seriesById = new Map<number, StoredSeries>();
+  private readonly sourceById = new Map<number, string>();
   /** Statements prepared once per SQL text (a statement per commit would pile up native memory until GC). */
   private readonly statements = new Map<string, StatementSync>();
 
@@ -91,7 +94,7 @@ export class SqliteUsageStore implements UsageStore {
       residues: p('SELECT series, num, den FROM residues ORDER BY series'),
       // A range scan on the rowid that stops after `limit` rows: the backlog is never loaded whole.
       readBatch: p(
-        `SELECT ${RECORD_SELECT} WHERE r.seq > ? AND (r.target IS NULL OR r.target = ?) ORDER BY r.seq LIMIT ?`,
+        `SELECT seq, ${RECORD_COLUMNS} FROM records WHERE seq > ? AND (target IS NULL OR target = ?) ORDER BY seq LIMIT ?`,
       ),
       cursor: p('SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors WHERE exporter = ?'),
       cursors: p('SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors ORDER BY exporter'),
@@ -245,6 +248,31 @@ export class SqliteUsageStore implements UsageStore {
     }
   }
 
+  /** A `series` row by id, for reading (rows never change: cached once read). */
+  private storedSeries(id: number): StoredSeries {
+    let series = this.seriesById.get(id);
+    if (series === undefined) {
+      const row = this.prepared('SELECT key, meter, tenant, attributes, unit FROM series WHERE id = ?').get(id) as
+        { key: string; meter: string; tenant: string; attributes: string; unit: string } | undefined;
+      if (row === undefined) throw new StorageError(`${this.path}: series ${id} of an outbox record is missing`);
+      series = { ...row, attributes: Object.freeze(JSON.parse(row.attributes) as Record<string, string>) };
+      this.seriesById.set(id, series);
+    }
+    return series;
+  }
+
+  /** A `sources` row by id, for reading (cached once read). */
+  private storedSource(id: number): string {
+    let source = this.sourceById.get(id);
+    if (source === undefined) {
+      const row = this.prepared('SELECT source FROM sources WHERE id = ?').get(id) as { source: string } | undefined;
+      if (row === undefined) throw new StorageError(`${this.path}: source ${id} of an outbox record is missing`);
+      source = row.source;
+      this.sourceById.set(id, source);
+    }
+    return source;
+  }
+
   /** The `series` row of a record's series (created on first use; ids are cached). */
   private seriesId(record: UsageRecord, fresh: Array<() => void>): number {
     const cacheKey = `${record.unit}\u0000${record.series}`;
@@ -297,7 +325,20 @@ export class SqliteUsageStore implements UsageStore {
       exporter,
       Math.max(0, Math.floor(limit)),
     ) as unknown as RecordRow[];
-    return rows.map((row) => ({ seq: row.seq, record: recordFromRow(row) }));
+    // A batch spans a few windows: each timestamp is formatted once.
+    const isoOf = new Map<number, string>();
+    const iso = (ms: number) => {
+      let text = isoOf.get(ms);
+      if (text === undefined) {
+        text = new Date(ms).toISOString();
+        isoOf.set(ms, text);
+      }
+      return text;
+    };
+    return rows.map((row) => ({
+      seq: row.seq,
+      record: recordFromRow(row, this.storedSeries(row.series_id), this.storedSource(row.source_id), iso),
+    }));
   }
 
   advanceCursor(exporter: string, seq: number, at: EpochMs): void {
