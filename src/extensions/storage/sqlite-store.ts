@@ -1,21 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
 import { StorageError } from '../../component/errors.js';
 import type { EpochMs } from '../../metering/types.js';
 import {
   decodeOpenState,
   decodeResidue,
-  attributesJson,
   encodeHoldings,
   pushRecordValues,
   RECORD_COLUMNS,
   type RecordRow,
   recordFromRow,
-  type StoredSeries,
 } from './row-codec.js';
 import { prepareSchema } from './schema.js';
+import { SeriesRows } from './series-rows.js';
 import type {
   Checkpoint,
   DeadLetter,
@@ -66,12 +64,8 @@ export class SqliteUsageStore implements UsageStore {
     StatementSync
   >;
   private closed = false;
-  /** `series` and `sources` row ids by `unit NUL key` and by source: rows are never deleted, so ids never change. */
-  private readonly seriesIds = new Map<string, number>();
-  private readonly sourceIds = new Map<string, number>();
-  /** The same rows by id, for reading the outbox. */
-  private readonly seriesById = new Map<number, StoredSeries>();
-  private readonly sourceById = new Map<number, string>();
+  /** The series and source rows records point at. */
+  private readonly seriesRows: SeriesRows;
   /** Statements prepared once per SQL text (a statement per commit would pile up native memory until GC). */
   private readonly statements = new Map<string, StatementSync>();
 
@@ -87,6 +81,7 @@ export class SqliteUsageStore implements UsageStore {
   private constructor(db: DatabaseSync, path: string) {
     this.db = db;
     this.path = path;
+    this.seriesRows = new SeriesRows(path, (sql) => this.prepared(sql));
     const p = (sql: string) => db.prepare(sql);
     this.stmt = {
       checkpoint: p('SELECT last_closed_end FROM checkpoint WHERE id = 1'),
@@ -228,7 +223,12 @@ export class SqliteUsageStore implements UsageStore {
               `record ${record.id} lies outside the window [${iso(windowStart)}, ${iso(windowEnd)})`,
             );
           }
-          pushRecordValues(record, this.seriesId(record, fresh), this.sourceId(record.event.source, fresh), values);
+          pushRecordValues(
+            record,
+            this.seriesRows.seriesId(record, fresh),
+            this.seriesRows.sourceId(record.event.source, fresh),
+            values,
+          );
           if (values.length === ROWS_PER_INSERT * RECORD_WIDTH) {
             this.insertStatement(ROWS_PER_INSERT).run(...values);
             values = [];
@@ -246,67 +246,6 @@ export class SqliteUsageStore implements UsageStore {
       for (const forget of fresh) forget();
       throw err;
     }
-  }
-
-  /** A `series` row by id, for reading (rows never change: cached once read). */
-  private storedSeries(id: number): StoredSeries {
-    let series = this.seriesById.get(id);
-    if (series === undefined) {
-      const row = this.prepared('SELECT key, meter, tenant, attributes, unit FROM series WHERE id = ?').get(id) as
-        { key: string; meter: string; tenant: string; attributes: string; unit: string } | undefined;
-      if (row === undefined) throw new StorageError(`${this.path}: series ${id} of an outbox record is missing`);
-      series = { ...row, attributes: Object.freeze(JSON.parse(row.attributes) as Record<string, string>) };
-      this.seriesById.set(id, series);
-    }
-    return series;
-  }
-
-  /** A `sources` row by id, for reading (cached once read). */
-  private storedSource(id: number): string {
-    let source = this.sourceById.get(id);
-    if (source === undefined) {
-      const row = this.prepared('SELECT source FROM sources WHERE id = ?').get(id) as { source: string } | undefined;
-      if (row === undefined) throw new StorageError(`${this.path}: source ${id} of an outbox record is missing`);
-      source = row.source;
-      this.sourceById.set(id, source);
-    }
-    return source;
-  }
-
-  /** The `series` row of a record's series (created on first use; ids are cached). */
-  private seriesId(record: UsageRecord, fresh: Array<() => void>): number {
-    const cacheKey = `${record.unit}\u0000${record.series}`;
-    let id = this.seriesIds.get(cacheKey);
-    if (id === undefined) {
-      const row = this.prepared('SELECT id FROM series WHERE key = ? AND unit = ?').get(record.series, record.unit) as
-        { id: number } | undefined;
-      id =
-        row?.id ??
-        Number(
-          this.prepared('INSERT INTO series (key, meter, tenant, attributes, unit) VALUES (?, ?, ?, ?, ?)').run(
-            record.series,
-            record.meter,
-            record.tenant,
-            attributesJson(record.attributes),
-            record.unit,
-          ).lastInsertRowid,
-        );
-      this.seriesIds.set(cacheKey, id);
-      fresh.push(() => this.seriesIds.delete(cacheKey));
-    }
-    return id;
-  }
-
-  /** The `sources` row of a CloudEvent source (created on first use; ids are cached). */
-  private sourceId(source: string, fresh: Array<() => void>): number {
-    let id = this.sourceIds.get(source);
-    if (id === undefined) {
-      const row = this.prepared('SELECT id FROM sources WHERE source = ?').get(source) as { id: number } | undefined;
-      id = row?.id ?? Number(this.prepared('INSERT INTO sources (source) VALUES (?)').run(source).lastInsertRowid);
-      this.sourceIds.set(source, id);
-      fresh.push(() => this.sourceIds.delete(source));
-    }
-    return id;
   }
 
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void {
@@ -337,7 +276,7 @@ export class SqliteUsageStore implements UsageStore {
     };
     return rows.map((row) => ({
       seq: row.seq,
-      record: recordFromRow(row, this.storedSeries(row.series_id), this.storedSource(row.source_id), iso),
+      record: recordFromRow(row, this.seriesRows.series(row.series_id), this.seriesRows.source(row.source_id), iso),
     }));
   }
 
