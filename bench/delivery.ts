@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { UsageRecord } from '../src/connectors/usage/usage-record.js';
+import type { UsageRecord } from '../src/records/usage-record.js';
 import { SqliteUsageStore } from '../src/extensions/storage/sqlite-store.js';
 import { makeRecord } from '../src/extensions/storage/testdata/make-record.js';
 import { DeliveryWorker } from '../src/exporters/helper/delivery-worker.js';

@@ -6,7 +6,7 @@ import { ConfigError, MeterbridgeError } from '../component/errors.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load-config.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
-import { Backoff } from '../exporters/helper/backoff.js';
+import { Backoff } from '../retry/backoff.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker, type DrainResult } from '../exporters/helper/delivery-worker.js';
 import { defaultRegistry } from '../service/default-registry.js';

@@ -1,7 +1,7 @@
 /** Test rig for the Lago contract and fault tests: vendor, store, worker and exporter wired together. */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { UsageRecord } from '../../src/connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../src/records/usage-record.js';
 import { SqliteUsageStore } from '../../src/extensions/storage/sqlite-store.js';
 import { makeRecord } from '../../src/extensions/storage/testdata/make-record.js';
 import { DeliveryWorker, type DrainResult } from '../../src/exporters/helper/delivery-worker.js';

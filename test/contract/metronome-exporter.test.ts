@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../src/records/usage-record.js';
 import { makeRecord } from '../../src/extensions/storage/testdata/make-record.js';
 import { drainAll, outboxWith, recentRecords, workerFor } from '../../src/exporters/http/testdata/delivery-harness.js';
 import { metronomeExporterFactory, type MetronomeUsageEvent } from '../../src/exporters/metronome/index.js';

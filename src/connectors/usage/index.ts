@@ -1,6 +1,4 @@
 export { type UsageConnectorConfig, usageConnectorConfigSchema } from './config.js';
 export { type UsageConnectorFactory, usageConnectorFactory } from './factory.js';
-export { buildRecord, recordId } from './record-builder.js';
 export { UsageConnector } from './usage-connector.js';
 export { USAGE_METER_NAME, UsageCounters } from './usage-counters.js';
-export type { UsageCloudEvent, UsageEventData, UsageRecord } from './usage-record.js';

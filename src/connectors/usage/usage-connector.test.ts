@@ -6,7 +6,7 @@ import type { Holding } from '../../metering/types.js';
 import { READY } from '../../../test/support/host.js';
 import { silentLogger } from '../../telemetry/logger.js';
 import { usageConnectorConfigSchema } from './config.js';
-import { recordId } from './record-builder.js';
+import { recordId } from '../../records/record-builder.js';
 import { UsageConnector } from './usage-connector.js';
 
 const T0 = Date.UTC(2026, 0, 1);

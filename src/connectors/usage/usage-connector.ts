@@ -18,7 +18,7 @@ import { assertSafeCounterValue, exactNanos, NanoRounder } from '../../metering/
 import { WindowSchedule } from '../../metering/window-schedule.js';
 import type { UsageConnectorConfig } from './config.js';
 import { registerReadings } from './readings.js';
-import { buildRecord, windowTimes } from './record-builder.js';
+import { buildRecord, windowTimes } from '../../records/record-builder.js';
 import { SampledAmounts } from './sampled-amounts.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TransientError } from '../../component/errors.js';
 import type { OutboxEntry, UsageStore } from '../../extensions/storage/usage-store.js';
 import type { EpochMs } from '../../metering/types.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../../retry/backoff.js';
 import { type DeliveryConfig, effectiveBatchSize } from './delivery-config.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { classifyPushFailure, describeError, type FailureReason, type PushFailure } from './push-failure.js';

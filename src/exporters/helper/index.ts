@@ -1,4 +1,3 @@
-export { Backoff } from './backoff.js';
 export {
   type DeliveryConfig,
   deliveryConfigSchema,

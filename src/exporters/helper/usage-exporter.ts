@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 
 /**
  * What a usage exporter implements: push one batch. Everything else (outbox cursor, batching,

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { UsageCloudEvent } from '../../connectors/usage/usage-record.js';
+import type { UsageCloudEvent } from '../../records/usage-record.js';
 
 export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH = 'application/cloudevents-batch+json';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 
 const PLACEHOLDER = /\{([a-z_][a-z0-9_]*)\}/g;
 const TEMPLATE = /^(?:[^{}]|\{[a-z_][a-z0-9_]*\})+$/;

@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import type { LagoExporterConfig } from './config.js';
 
 /** One element of `POST /api/v1/events/batch` (`EventInputObject` in the Lago OpenAPI document). */

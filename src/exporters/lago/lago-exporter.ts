@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PermanentError, TransientError } from '../../component/errors.js';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import { clusterOf, type LagoEventMapper } from './event-mapping.js';
 import { classifyResponse, httpStatusOf } from '../http-client/classify-response.js';
 import { describeError } from '../helper/push-failure.js';

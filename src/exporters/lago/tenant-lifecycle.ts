@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PermanentError } from '../../component/errors.js';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import { describeError } from '../helper/push-failure.js';
 import { clusterOf, type LagoEventMapper } from './event-mapping.js';
 import type { LagoApi } from './lago-api.js';

@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import type { EpochMs } from '../../metering/types.js';
 import { renderTemplate } from '../http/record-template.js';
 

@@ -1,4 +1,4 @@
-import type { UsageCloudEvent, UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageCloudEvent, UsageRecord } from '../../records/usage-record.js';
 import { renderTemplate } from '../http/record-template.js';
 import type { OpenMeterMeterConfig } from './config.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PermanentError, TransientError } from '../../component/errors.js';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import type { UsageExporter } from '../helper/usage-exporter.js';
 import { classifyResponse } from '../http-client/classify-response.js';
 import { HttpClient } from '../http-client/http-client.js';

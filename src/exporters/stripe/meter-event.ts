@@ -1,5 +1,5 @@
 import type { EpochMs } from '../../metering/types.js';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import { renderTemplate } from '../http/record-template.js';
 
 /** Stripe accepts meter events timestamped within the past 35 days and at most 5 minutes ahead. */

@@ -1,5 +1,5 @@
 import { PermanentError, ThrottledError, TransientError } from '../../component/errors.js';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { UsageExporter } from '../helper/usage-exporter.js';
 import { HttpClient, type HttpResponse } from '../http-client/http-client.js';

@@ -1,5 +1,5 @@
 import type { SQLInputValue } from 'node:sqlite';
-import { type UsageRecord, usageEvent } from '../../connectors/usage/usage-record.js';
+import { type UsageRecord, usageEvent } from '../../records/usage-record.js';
 import type { Holding, OpenState, Residue } from '../../metering/types.js';
 import { formatNanos } from '../../metering/units.js';
 

@@ -1,6 +1,6 @@
 import type { StatementSync } from 'node:sqlite';
 import { StorageError } from '../../component/errors.js';
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import { attributesJson, type StoredSeries } from './row-codec.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import type { EpochMs, OpenState, Residue } from '../../metering/types.js';
 
 /** Open states to upsert and resources to delete (the ledger's CheckpointDelta). */

@@ -2,17 +2,10 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ObjectError } from '../../component/errors.js';
 import type { EpochMs } from '../../metering/types.js';
-import { Backoff } from '../../exporters/helper/backoff.js';
+import { Backoff, type BackoffSettings } from '../../retry/backoff.js';
 import type { RawObject } from './convert-objects.js';
 import type { KindSpec } from './kind-specs.js';
 import { type CachedObject, SlimWatch } from './slim-watch.js';
-
-export interface BackoffSettings {
-  readonly initial_interval: number;
-  readonly max_interval: number;
-  readonly multiplier: number;
-  readonly jitter: number;
-}
 
 /** What the receiver hears from one informer. */
 export interface KindListener<T> {

@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../../records/usage-record.js';
 import type { UsageExporter } from '../usage-exporter.js';
 
 /** What the fake backend does with one request (call numbers start at 1). */

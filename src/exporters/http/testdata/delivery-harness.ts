@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import type { UsageRecord } from '../../../connectors/usage/usage-record.js';
+import type { UsageRecord } from '../../../records/usage-record.js';
 import { SqliteUsageStore } from '../../../extensions/storage/sqlite-store.js';
 import { makeRecord } from '../../../extensions/storage/testdata/make-record.js';
 import type { DeliveryConfig } from '../../helper/delivery-config.js';

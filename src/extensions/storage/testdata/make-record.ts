@@ -1,4 +1,4 @@
-import { type UsageRecord, usageEvent } from '../../../connectors/usage/usage-record.js';
+import { type UsageRecord, usageEvent } from '../../../records/usage-record.js';
 import { seriesKey } from '../../../metering/types.js';
 
 const MINUTE = 60_000;

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import type { MeterDefinition } from '../../metering/meters.js';
-import { formatNanos } from '../../metering/units.js';
-import { type Attributes, type SeriesId, seriesKey, type TimeRange } from '../../metering/types.js';
+import type { MeterDefinition } from '../metering/meters.js';
+import { formatNanos } from '../metering/units.js';
+import { type Attributes, type SeriesId, seriesKey, type TimeRange } from '../metering/types.js';
 import { type UsageRecord, usageEvent } from './usage-record.js';
 
 /** Canonical attribute text: sorted keys, JSON-escaped values. */

@@ -1,4 +1,10 @@
-import type { RetryOnFailure } from './delivery-config.js';
+/** Times in ms; `jitter` is a fraction (0.2 = ±20 %). Exporters' `retry_on_failure` and informers' restart settings both fit. */
+export interface BackoffSettings {
+  readonly initial_interval: number;
+  readonly max_interval: number;
+  readonly multiplier: number;
+  readonly jitter: number;
+}
 
 /**
  * Exponential backoff with jitter: the n-th consecutive failure waits
@@ -7,10 +13,10 @@ import type { RetryOnFailure } from './delivery-config.js';
  */
 export class Backoff {
   private failures = 0;
-  private readonly settings: RetryOnFailure;
+  private readonly settings: BackoffSettings;
   private readonly random: () => number;
 
-  constructor(settings: RetryOnFailure, random: () => number = Math.random) {
+  constructor(settings: BackoffSettings, random: () => number = Math.random) {
     this.settings = settings;
     this.random = random;
   }

@@ -1,4 +1,4 @@
-import type { Attributes, EpochMs } from '../../metering/types.js';
+import type { Attributes, EpochMs } from '../metering/types.js';
 
 /**
  * One usage record: the exact usage of one series over one closed window, as a CloudEvents 1.0

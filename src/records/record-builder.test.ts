@@ -1,7 +1,7 @@
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
-import { MeterCatalog } from '../../metering/meters.js';
-import { seriesKey } from '../../metering/types.js';
+import { MeterCatalog } from '../metering/meters.js';
+import { seriesKey } from '../metering/types.js';
 import { buildRecord, recordId } from './record-builder.js';
 
 const catalog = new MeterCatalog();

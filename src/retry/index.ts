@@ -1,0 +1,1 @@
+export { Backoff, type BackoffSettings } from './backoff.js';
