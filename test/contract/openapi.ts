@@ -5,15 +5,12 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
-/** The repository root (this file is `test/contract/openapi.ts`). */
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The vendor documents kept in the repository, with their sources and licenses (`specs/README.md`). */
+const SPECS_DIR = fileURLToPath(new URL('./specs/', import.meta.url));
 
-/**
- * A vendor document in `../shared/specs/` (beside the clone root, in CI as on a workstation):
- * `specPath('lago-openapi.yaml')`.
- */
+/** A vendor document in `test/contract/specs/`: `specPath('lago-openapi.yaml')`. */
 export function specPath(file: string): string {
-  return resolve(REPO_ROOT, '..', 'shared', 'specs', file);
+  return resolve(SPECS_DIR, file);
 }
 
 type Json = Record<string, unknown>;
@@ -64,7 +61,7 @@ const RAW_ID = 'openapi.json';
  * Loads an OpenAPI 3.0/3.1 document (YAML or JSON) once per path: dereferenced with swagger-parser for
  * operation lookup, and compiled lazily with ajv (3.1: JSON Schema 2020-12; 3.0: draft-07 with `nullable`),
  * formats from ajv-formats, strict mode off (vendor documents carry `example`, `discriminator`, …).
- * A relative path is resolved against `../shared/specs/`.
+ * A relative path is resolved against `test/contract/specs/`.
  */
 export function loadOpenApi(path: string): Promise<OpenApiSpec> {
   const file = isAbsolute(path) ? path : specPath(path);

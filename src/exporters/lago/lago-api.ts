@@ -49,7 +49,7 @@ const PREFIX = '/api/v1';
 
 /**
  * The Lago calls meterbridge makes, each classified at the edge (`classifyResponse` with 401/403/404 as
- * transient configuration errors). Paths and bodies follow `shared/specs/lago-openapi.yaml`.
+ * transient configuration errors). Paths and bodies follow `test/contract/specs/lago-openapi.yaml`.
  */
 export class LagoApi {
   private readonly http: HttpClient;
