@@ -1,11 +1,45 @@
 #!/usr/bin/env node
 // The meterbridge CLI. The TypeScript sources are compiled to dist/ by `npm ci` (the `prepare` script).
-import { existsSync } from 'node:fs';
+//
+// This file must parse and run its version check on any Node.js that loads ES modules (12 and later): no static
+// imports, no top-level await, nothing newer than ES2017 before the check. The floor is `engines.node` in
+// package.json (the dependencies' own floors: undici through @kubernetes/client-node needs 22.19); a test keeps
+// the two equal.
+const REQUIRED_NODE = '22.19.0';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
-if (!existsSync(entry)) {
-  process.stderr.write('meterbridge: dist/ is missing; run `npm ci` (or `npm run build`) first\n');
+function olderThan(version, floor) {
+  const have = version.split('.').map(Number);
+  const need = floor.split('.').map(Number);
+  for (let i = 0; i < need.length; i++) {
+    if ((have[i] || 0) !== need[i]) return (have[i] || 0) < need[i];
+  }
+  return false;
+}
+
+if (olderThan(process.versions.node, REQUIRED_NODE)) {
+  process.stderr.write(
+    'meterbridge: needs Node.js ' + REQUIRED_NODE + ' or newer; this is Node.js ' + process.versions.node +
+      ' (' + process.execPath + ').\n' +
+      'Install Node.js 22 (22.19 or later) or 24. In a clone of the repository, `npx meterbridge` runs on the\n' +
+      'Node.js 24 that `npm ci` installs as a dev dependency.\n',
+  );
   process.exit(1);
 }
-const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+
+import('node:fs')
+  .then((fs) => {
+    const entry = new URL('../dist/cli/main.js', import.meta.url);
+    if (!fs.existsSync(entry)) {
+      process.stderr.write('meterbridge: dist/ is missing; run `npm ci` (or `npm run build`) first\n');
+      process.exit(1);
+    }
+    return import(entry.href);
+  })
+  .then((cli) => cli.main(process.argv.slice(2)))
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((err) => {
+    process.stderr.write('meterbridge: ' + (err && err.stack ? err.stack : String(err)) + '\n');
+    process.exitCode = 1;
+  });
