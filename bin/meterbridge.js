@@ -18,8 +18,13 @@ function olderThan(version, floor) {
 
 if (olderThan(process.versions.node, REQUIRED_NODE)) {
   process.stderr.write(
-    'meterbridge: needs Node.js ' + REQUIRED_NODE + ' or newer; this is Node.js ' + process.versions.node +
-      ' (' + process.execPath + ').\n' +
+    'meterbridge: needs Node.js ' +
+      REQUIRED_NODE +
+      ' or newer; this is Node.js ' +
+      process.versions.node +
+      ' (' +
+      process.execPath +
+      ').\n' +
       'Install Node.js 22 (22.19 or later) or 24. In a clone of the repository, `npx meterbridge` runs on the\n' +
       'Node.js 24 that `npm ci` installs as a dev dependency.\n',
   );
