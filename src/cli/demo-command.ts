@@ -12,14 +12,14 @@ import { loadScenario } from '../receivers/simulator/load-scenario.js';
 import { buildTimeline } from '../receivers/simulator/timeline.js';
 import { defaultRegistry } from '../service/default-registry.js';
 import { Service } from '../service/service.js';
-import { createLogger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
 import { compareWithTruth, type DemoComparison } from './demo-comparison.js';
+import { commandLogger, type LogFlags } from './log-options.js';
 import { type Output, renderTable } from './output.js';
 import { createProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { serveDashboard } from './serve-dashboard.js';
 
-export interface DemoOptions {
+export interface DemoOptions extends LogFlags {
   readonly scenario: string;
   readonly days: string;
   readonly seed?: string;
@@ -134,7 +134,8 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
     }),
     defaultRegistry(),
   );
-  const logger = createLogger({ level: config.telemetry.logs.level });
+  const logger = commandLogger('demo', options, config.telemetry, output);
+  if (logger === undefined) return 2;
   const service = new Service(config, { logger, version: VERSION, shutdownSignals: ['SIGINT', 'SIGTERM'] });
   if (options.dashboard !== undefined)
     output.err(`meterbridge demo: dashboard at http://${options.dashboard}/ while the demo runs`);

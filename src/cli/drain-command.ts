@@ -10,11 +10,11 @@ import { Backoff } from '../retry/backoff.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker, type DrainResult } from '../exporters/helper/delivery-worker.js';
 import { defaultRegistry } from '../service/default-registry.js';
-import { createLogger } from '../telemetry/logger.js';
+import { commandLogger, type LogFlags } from './log-options.js';
 import { type Output, renderIssues } from './output.js';
 import { createProgress, isProgressMode, PROGRESS_MODES, type Progress } from './progress.js';
 
-export interface DrainOptions {
+export interface DrainOptions extends LogFlags {
   readonly config: string;
   /** Only this usage exporter (default: every usage exporter of the config). */
   readonly exporter?: string;
@@ -86,7 +86,8 @@ export async function drainCommand(options: DrainOptions, output: Output): Promi
     return 1;
   }
 
-  const logger = createLogger({ level: config.telemetry.logs.level });
+  const logger = commandLogger('outbox drain', options, config.telemetry, output);
+  if (logger === undefined) return 2;
   const storageEntry = config.components.get(storageId);
   if (!storageEntry) throw new MeterbridgeError('MB_SERVICE', `component ${storageId} is not configured`);
   const storage = (storageEntry.factory as ExtensionFactory).createExtension(

@@ -3,6 +3,7 @@ import { MeterbridgeError } from '../component/errors.js';
 import { VERSION } from '../version.js';
 import { demoCommand } from './demo-command.js';
 import { drainCommand } from './drain-command.js';
+import { withLogOptions } from './log-options.js';
 import { type Output, processOutput } from './output.js';
 import { outboxCommand } from './outbox-command.js';
 import { reportCommand } from './report-command.js';
@@ -22,11 +23,14 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
       setExit(await fn(...args));
     };
 
-  program
-    .command('run')
-    .description('run the pipelines of a config file until SIGTERM/SIGINT')
-    .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .action(act((opts: { config: string }) => runCommand(opts.config, output)));
+  withLogOptions(
+    program
+      .command('run')
+      .description('run the pipelines of a config file until SIGTERM/SIGINT')
+      .requiredOption('-c, --config <file>', 'config file (YAML)'),
+  ).action(
+    act((opts: { config: string; logLevel?: string; logFormat?: string }) => runCommand(opts.config, output, opts)),
+  );
 
   program
     .command('validate')
@@ -34,7 +38,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(act((opts: { config: string }) => validateCommand(opts.config, output)));
 
-  program
+  const demo = program
     .command('demo')
     .description('bill a simulated month of the built-in ai-cloud scenario and compare with ground truth')
     .option('--scenario <name|file>', 'built-in scenario name or scenario file', 'ai-cloud')
@@ -46,8 +50,8 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .option('--dashboard <host:port>', 'serve the web dashboard at this address while the demo runs')
     .option('--serve', 'keep serving the dashboard after the demo until SIGINT/SIGTERM (default 127.0.0.1:8080)')
     .option('--price-book <file>', 'price book: estimated cost on the dashboard and budget alerts')
-    .option('--progress <mode>', 'auto (a bar on a TTY) | bar | lines | off', 'auto')
-    .action(act((opts) => demoCommand(opts, output)));
+    .option('--progress <mode>', 'auto (a bar on a TTY) | bar | lines | off', 'auto');
+  withLogOptions(demo).action(act((opts) => demoCommand(opts, output)));
 
   program
     .command('report')
@@ -86,14 +90,14 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .option('--from <time>', 'rewind: deliver again every record from this window start on')
     .option('--progress <mode>', 'auto (a bar on a TTY, lines otherwise) | bar | lines | off', 'auto')
     .action(act((opts) => outboxCommand('replay', opts, output)));
-  outbox
+  const drain = outbox
     .command('drain')
     .description('deliver the outbox backlog with the usage exporters of a config (nothing else is started)')
     .requiredOption('-c, --config <file>', 'config file (its storage extension and usage exporters)')
     .option('--exporter <id>', 'only this exporter, e.g. lago/prod')
     .option('--timeout <duration>', 'give up (exit 1) after this long', '5m')
-    .option('--progress <mode>', 'auto (a bar on a TTY, lines otherwise) | bar | lines | off', 'auto')
-    .action(act((opts) => drainCommand(opts, output)));
+    .option('--progress <mode>', 'auto (a bar on a TTY, lines otherwise) | bar | lines | off', 'auto');
+  withLogOptions(drain).action(act((opts) => drainCommand(opts, output)));
   return program;
 }
 

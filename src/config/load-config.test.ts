@@ -65,7 +65,7 @@ describe('loadConfigString', () => {
       { id: 'usage', signal: 'usage', name: undefined, receivers: ['usage'], processors: [], exporters: ['file/out'] },
     ]);
     expect(config.extensions).toEqual(['storage']);
-    expect(config.telemetry).toEqual({ logs: { level: 'info' } });
+    expect(config.telemetry).toEqual({ logs: { level: 'info', encoding: 'json' } });
     expect(config.warnings).toEqual([]);
   });
 

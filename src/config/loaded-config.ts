@@ -1,7 +1,7 @@
 import type { ComponentKind } from '../component/component.js';
 import type { ConfigIssue } from '../component/errors.js';
 import type { AnyFactory } from '../component/registry.js';
-import type { LogLevel } from './service-schema.js';
+import type { ServiceConfig } from './service-schema.js';
 
 /** Pipeline signals: `metrics` (holdings → MeterProvider) and `usage` (usage records → billing backends). */
 export const SIGNALS = ['metrics', 'usage'] as const;
@@ -31,9 +31,8 @@ export interface LoadedPipeline {
   readonly exporters: readonly string[];
 }
 
-export interface TelemetryConfig {
-  readonly logs: { readonly level: LogLevel };
-}
+/** `service::telemetry`: the bridge's own logs (and self-metrics listener), the Collector's keys. */
+export type TelemetryConfig = ServiceConfig['telemetry'];
 
 export interface LoadedConfig {
   /**

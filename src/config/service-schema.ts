@@ -25,7 +25,14 @@ export const serviceSchema = z.strictObject({
     .default({}),
   telemetry: z
     .strictObject({
-      logs: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+      logs: z
+        .strictObject({
+          /** Overridden by `LOG_LEVEL` and `--log-level` (src/telemetry/log-settings.ts). */
+          level: z.enum(LOG_LEVELS).default('info'),
+          /** The Collector's key: `json` lines, or `console` (human-readable; `--log-format pretty`). */
+          encoding: z.enum(['json', 'console']).default('json'),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

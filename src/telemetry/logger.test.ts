@@ -33,4 +33,24 @@ describe('createLogger', () => {
     expect(out).toContain('[REDACTED]');
     expect(out).toContain('configured');
   });
+
+  it('redacts in the pretty format too, and writes one human-readable line per entry', () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ level: 'debug', format: 'pretty', destination: stream });
+    log
+      .child({ component: 'lago/prod' })
+      .debug({ api_key: 'sk-live-1', headers: { authorization: 'Bearer a' }, records: 3 }, 'delivered');
+    const out = lines.join('');
+    expect(out).not.toContain('sk-live-1');
+    expect(out).not.toContain('Bearer a');
+    expect(out).toContain('[REDACTED]');
+    expect(out).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] DEBUG: lago\/prod: delivered \{.*"records":3.*\}\n$/);
+    expect(() => JSON.parse(out)).toThrow();
+  });
+
+  it('writes JSON lines with the level name by default', () => {
+    const { lines, stream } = capture();
+    createLogger({ level: 'info', destination: stream }).info({ n: 1 }, 'hello');
+    expect(JSON.parse(lines.join(''))).toMatchObject({ level: 'info', service: 'meterbridge', n: 1, msg: 'hello' });
+  });
 });

@@ -1,4 +1,6 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { PinoPretty } from 'pino-pretty';
+import type { LogFormat } from './log-settings.js';
 
 /**
  * Paths redacted from every log line (pino redaction is case-sensitive and one level per `*`, so both
@@ -30,24 +32,49 @@ export const REDACTED_PATHS = [
 
 export interface LoggerSettings {
   readonly level?: string;
+  /** `json` (default): one JSON object a line; `pretty`: human-readable lines, coloured on a TTY. */
+  readonly format?: LogFormat;
   /** Where to write; default stderr so that stdout stays clean for command output (tables, JSON). */
   readonly destination?: NodeJS.WritableStream | number;
 }
 
-/** The one pino root logger; components get `logger.child({ component: id })`. */
+/**
+ * The one pino root logger; components get `logger.child({ component: id })`. The level comes from the
+ * caller (the CLI resolves flag, environment and config: `resolveLogSettings`). Redaction runs in pino before
+ * any formatting, so both formats carry `[REDACTED]` where a secret was.
+ */
 export function createLogger(settings: LoggerSettings = {}): Logger {
+  const pretty = settings.format === 'pretty';
   const options: LoggerOptions = {
-    level: settings.level ?? process.env.LOG_LEVEL ?? 'info',
+    level: settings.level ?? 'info',
     base: { service: 'meterbridge' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    // pino-pretty reads numeric levels; JSON lines say the level's name.
+    ...(pretty ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
   };
   const destination = settings.destination ?? 2;
+  const sink: DestinationStream | NodeJS.WritableStream =
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
+  if (!pretty) return pino(options, sink);
+  // In-process and synchronous (no transport worker): lines are written before the command exits.
+  const colorize = typeof destination === 'number' ? isTty(destination) : false;
   return pino(
     options,
-    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
+    PinoPretty({
+      destination: sink as DestinationStream,
+      sync: true,
+      colorize,
+      translateTime: 'SYS:HH:MM:ss.l',
+      singleLine: true,
+      messageFormat: '{if component}{component}: {end}{msg}',
+      ignore: 'service,pid,hostname,component',
+    }),
   );
+}
+
+function isTty(fd: number): boolean {
+  return (fd === 1 ? process.stdout.isTTY : fd === 2 ? process.stderr.isTTY : false) === true;
 }
 
 /** A logger that writes nothing (tests, library use). */

@@ -328,7 +328,19 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       this.sampled.dropThrough(window.end);
       this.metrics?.windows.add(1);
       this.metrics?.records.add(intended.length);
-      this.metrics?.closeSeconds.record((performance.now() - started) / 1000);
+      const closeSeconds = (performance.now() - started) / 1000;
+      this.metrics?.closeSeconds.record(closeSeconds);
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug(
+          {
+            window_start: new Date(window.start).toISOString(),
+            window_end: new Date(window.end).toISOString(),
+            records: intended.length,
+            close_ms: Math.round(closeSeconds * 1000),
+          },
+          'window closed',
+        );
+      }
       for (const listener of this.listeners) listener({ window, records: intended.length });
     } catch (err) {
       // Until the commit the residues go back to the last committed window's; after a failed commit the
