@@ -107,11 +107,20 @@ export interface MetricsExporter extends Component {
   metricReader(): IMetricReader;
 }
 
+/**
+ * How far a component type can be relied on, the Collector's levels: `development` (may change or go away),
+ * `alpha`, `beta`, `stable` (config and behaviour kept across minor versions), `deprecated`.
+ */
+export const STABILITY_LEVELS = ['development', 'alpha', 'beta', 'stable', 'deprecated'] as const;
+export type Stability = (typeof STABILITY_LEVELS)[number];
+
 /** One factory per component type: its config schema (defaults in the schema) and `create`. */
 export interface Factory<C = unknown> {
   /** lower_snake_case type, also the folder name. */
   readonly type: string;
   readonly kind: ComponentKind;
+  /** Stability of the type (`meterbridge components`, the component's README); absent means `development`. */
+  readonly stability?: Stability;
   /** Strict zod schema; unknown keys are rejected, defaults live here and nowhere else. */
   readonly configSchema: z.ZodType<C>;
   /** One line for docs and `meterbridge components`. */
