@@ -3,9 +3,9 @@
 //
 // This file must parse and run its version check on any Node.js that loads ES modules (12 and later): no static
 // imports, no top-level await, nothing newer than ES2017 before the check. The floor is `engines.node` in
-// package.json (the dependencies' own floors: undici through @kubernetes/client-node needs 22.19); a test keeps
-// the two equal.
-const REQUIRED_NODE = '22.19.0';
+// package.json: undici (through @kubernetes/client-node) needs 22.19, and the exporters use the built-in proxy
+// support of http.Agent (`proxyEnv`), new in 22.21; a test keeps the two equal.
+const REQUIRED_NODE = '22.21.0';
 
 function olderThan(version, floor) {
   const have = version.split('.').map(Number);
@@ -25,7 +25,7 @@ if (olderThan(process.versions.node, REQUIRED_NODE)) {
       ' (' +
       process.execPath +
       ').\n' +
-      'Install Node.js 22 (22.19 or later) or 24. In a clone of the repository, `npx meterbridge` runs on the\n' +
+      'Install Node.js 22 (22.21 or later) or 24. In a clone of the repository, `npx meterbridge` runs on the\n' +
       'Node.js 24 that `npm ci` installs as a dev dependency.\n',
   );
   process.exit(1);

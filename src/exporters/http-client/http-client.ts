@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { TransientError } from '../../component/errors.js';
+import { type ProxyEnv, proxyEnvFrom } from './proxy-env.js';
 import type { TlsSettings } from './tls-config.js';
 
 /** An answer read in full. `json()` never throws: undefined when the body is empty or not JSON. */
@@ -31,13 +32,15 @@ export interface HttpClientOptions {
   readonly tls?: TlsSettings;
   /** Largest answer body kept (bytes); the rest is dropped. Default 1 MiB. */
   readonly maxResponseBytes?: number;
+  /** Proxy variables (`HTTPS_PROXY`, `NO_PROXY`, …); default: those of the process environment. */
+  readonly proxyEnv?: ProxyEnv;
 }
 
 const USER_AGENT = 'meterbridge';
 
 /**
  * A small HTTP/1.1 client for exporters on node:http/https: keep-alive, TLS verified unless
- * `insecure_skip_verify`, optional CA file, per-request AbortSignal. Network failures and aborts become
+ * `insecure_skip_verify`, optional CA file, the environment's proxy (`proxy-env.ts`), per-request AbortSignal. Network failures and aborts become
  * `TransientError` whose message names the method, path and error code, never a header or body.
  */
 export class HttpClient {
@@ -53,14 +56,18 @@ export class HttpClient {
     }
     this.headers = options.headers ?? {};
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
+    // Node's built-in proxy support (HTTPS_PROXY/HTTP_PROXY/NO_PROXY, CONNECT for https, TLS verified end to end).
+    const proxyEnv = options.proxyEnv ?? proxyEnvFrom();
+    const proxy = proxyEnv === undefined ? {} : { proxyEnv };
     this.agent =
       this.base.protocol === 'https:'
         ? new HttpsAgent({
             keepAlive: true,
             rejectUnauthorized: !(options.tls?.insecure_skip_verify ?? false),
             ...(options.tls?.ca_file ? { ca: readFileSync(options.tls.ca_file) } : {}),
+            ...proxy,
           })
-        : new HttpAgent({ keepAlive: true });
+        : new HttpAgent({ keepAlive: true, ...proxy });
   }
 
   /** The URL a request path resolves to (for messages: no credentials are part of it). */

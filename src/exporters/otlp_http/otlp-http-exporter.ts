@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { ComponentSettings, Host, MetricsExporter } from '../../component/component.js';
 import { MeterbridgeError } from '../../component/errors.js';
+import { proxyEnvFrom } from '../http-client/proxy-env.js';
 import { metricsUrl, type OtlpHttpExporterConfig } from './config.js';
 
 type OtlpOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
@@ -41,7 +42,7 @@ export class OtlpHttpMetricsExporter implements MetricsExporter {
           : AggregationTemporalityPreference.CUMULATIVE,
       timeoutMillis: config.timeout,
       compression: config.compression as OtlpOptions['compression'],
-      ...(url.startsWith('https:') ? { httpAgentOptions: tlsAgentOptions(settings.id, config.tls) } : {}),
+      httpAgentOptions: agentOptions(settings.id, url, config.tls),
     });
     const extra: Record<string, string> = {};
     if (config.cluster_name !== undefined) extra['k8s.cluster.name'] = config.cluster_name;
@@ -85,7 +86,17 @@ export class OtlpHttpMetricsExporter implements MetricsExporter {
   }
 }
 
-function tlsAgentOptions(id: string, tls: OtlpHttpExporterConfig['tls']): OtlpOptions['httpAgentOptions'] {
+/** Keep-alive, the TLS settings for https, and the environment's proxy (`HTTPS_PROXY`, `NO_PROXY`, …). */
+function agentOptions(id: string, url: string, tls: OtlpHttpExporterConfig['tls']): OtlpOptions['httpAgentOptions'] {
+  const proxyEnv = proxyEnvFrom();
+  return {
+    keepAlive: true,
+    ...(url.startsWith('https:') ? tlsAgentOptions(id, tls) : {}),
+    ...(proxyEnv === undefined ? {} : { proxyEnv }),
+  };
+}
+
+function tlsAgentOptions(id: string, tls: OtlpHttpExporterConfig['tls']): { rejectUnauthorized: boolean; ca?: Buffer } {
   let ca: Buffer | undefined;
   if (tls.ca_file !== undefined) {
     try {
