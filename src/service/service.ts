@@ -1,5 +1,4 @@
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Logger } from 'pino';
 import type {
   Component,
@@ -20,6 +19,7 @@ import type { UsageConnector } from '../connectors/usage/usage-connector.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
+import { serviceResource } from '../telemetry/service-resource.js';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -202,9 +202,9 @@ export class Service {
       metricsExporters.push({ id, exporter: f.createMetricsExporter(this.settings(id), e.config) });
     }
     this.provider = new MeterProvider({
-      resource: resourceFromAttributes({
-        'service.name': 'meterbridge',
-        'service.version': this.options.version ?? '0.0.0',
+      resource: serviceResource({
+        version: this.options.version ?? '0.0.0',
+        ...(connectorId ? { clusterName: (this.entry(connectorId).config as UsageConnectorConfig).cluster_id } : {}),
       }),
       views: this.connector?.views() ?? [],
       readers: [

@@ -49,7 +49,9 @@ describe(`cardinality: ${SERIES} series per instrument reach /metrics and OTLP w
       views: new UsageCounters(new MeterCatalog(), 100_000).views(),
       readers: [prometheus.metricReader(), ...(otlp ? [otlp.metricReader()] : [])],
     });
-    const counter = provider.getMeter(USAGE_METER_NAME).createCounter('gpu_hours', { valueType: ValueType.INT });
+    const counter = provider
+      .getMeter(USAGE_METER_NAME)
+      .createCounter('gpu_hours', { valueType: ValueType.INT, unit: 'nh' });
     const gauge = provider
       .getMeter('meterbridge.readings')
       .createObservableGauge('meterbridge_allocated_gpu', { valueType: ValueType.DOUBLE });
@@ -69,17 +71,19 @@ describe(`cardinality: ${SERIES} series per instrument reach /metrics and OTLP w
   });
 
   const expectedCounterSum = Array.from({ length: SERIES }, (_, i) => 1000 + i).reduce((a, b) => a + b, 0);
+  /** The counter holds nano-hours; /metrics and OTLP show GPU-seconds. */
+  const expectedCounterSeconds = (expectedCounterSum * 3600) / 1e9;
   const expectedGaugeSum = Array.from({ length: SERIES }, (_, i) => 1 + (i % 8)).reduce((a, b) => a + b, 0);
 
   it('/metrics: every series, no otel_metric_overflow', async () => {
     const text = await (await fetch(`http://127.0.0.1:${prometheus.address()?.port}/metrics`)).text();
     expect(text).not.toContain('otel_metric_overflow');
     const { samples } = parsePrometheusText(text);
-    const counter = samples.filter((s) => s.name === 'gpu_hours_total');
+    const counter = samples.filter((s) => s.name === 'meterbridge_usage_gpu_seconds_total');
     const gauge = samples.filter((s) => s.name === 'meterbridge_allocated_gpu');
     expect(counter).toHaveLength(SERIES);
     expect(gauge).toHaveLength(SERIES);
-    expect(counter.reduce((n, s) => n + s.value, 0)).toBe(expectedCounterSum);
+    expect(counter.reduce((n, s) => n + s.value, 0)).toBeCloseTo(expectedCounterSeconds, 6);
     expect(gauge.reduce((n, s) => n + s.value, 0)).toBe(expectedGaugeSum);
   });
 
@@ -89,11 +93,11 @@ describe(`cardinality: ${SERIES} series per instrument reach /metrics and OTLP w
       await otlp?.metricReader().forceFlush();
       const points = await waitForClusterPoints(otelcol.output, cluster);
       expect(points.some((p) => 'otel.metric.overflow' in p.attributes)).toBe(false);
-      const counter = points.filter((p) => p.metric === 'gpu_hours');
+      const counter = points.filter((p) => p.metric === 'meterbridge_usage_gpu_seconds');
       const gauge = points.filter((p) => p.metric === 'meterbridge_allocated_gpu');
       expect(counter).toHaveLength(SERIES);
       expect(gauge).toHaveLength(SERIES);
-      expect(counter.reduce((n, p) => n + p.value, 0)).toBe(expectedCounterSum);
+      expect(counter.reduce((n, p) => n + p.value, 0)).toBeCloseTo(expectedCounterSeconds, 6);
       expect(gauge.reduce((n, p) => n + p.value, 0)).toBe(expectedGaugeSum);
     },
   );

@@ -62,6 +62,7 @@ describe('deploy/grafana/meterbridge-dashboard.json', () => {
   );
   let run: SimulatedRun;
   let served: Set<string>;
+  let closeBuckets: number[];
 
   beforeAll(async () => {
     const port = await freePort();
@@ -73,6 +74,9 @@ describe('deploy/grafana/meterbridge-dashboard.json', () => {
     expect(await run.finished).toBe('simulation finished');
     const { samples } = parsePrometheusText(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     served = new Set(samples.map((s) => s.name));
+    closeBuckets = samples
+      .filter((s) => s.name === 'meterbridge_window_close_seconds_bucket' && s.labels.le !== '+Inf')
+      .map((s) => Number(s.labels.le));
   });
 
   afterAll(async () => {
@@ -97,7 +101,7 @@ describe('deploy/grafana/meterbridge-dashboard.json', () => {
     expect([...used]).toEqual(
       expect.arrayContaining([
         'meterbridge_allocated_gpu',
-        'gpu_hours_total',
+        'meterbridge_usage_gpu_seconds_total',
         'meterbridge_exporter_failed_requests_total',
         'meterbridge_window_close_seconds_bucket',
       ]),
@@ -108,6 +112,21 @@ describe('deploy/grafana/meterbridge-dashboard.json', () => {
       expect(source, name).toContain(`'${name}'`);
     }
     expect(missing.filter((n) => !(n in AFTER_FIRST_EVENT))).toEqual([]);
+  });
+
+  it('reads only meterbridge_-prefixed names; usage in base units (seconds, byte-seconds), no nano-unit scaling', () => {
+    const used = [...new Set(targets.flatMap((t) => metricNames(t.expr)))];
+    expect(used.filter((n) => !n.startsWith('meterbridge_'))).toEqual([]);
+    for (const t of targets.filter((x) => x.expr.includes('meterbridge_usage_'))) {
+      expect(t.expr, t.refId).not.toMatch(/1e9/);
+      expect(t.expr, t.refId).toMatch(/meterbridge_usage_\w+_(seconds|byte_seconds|bytes|joules)_total/);
+    }
+  });
+
+  it('the close-duration panel has buckets that resolve milliseconds (the SDK default starts at 5 s)', () => {
+    expect(closeBuckets.length).toBeGreaterThan(5);
+    expect(closeBuckets.filter((le) => le < 1).length).toBeGreaterThanOrEqual(6);
+    expect(Math.min(...closeBuckets)).toBeLessThanOrEqual(0.001);
   });
 
   it('extracts metric names from PromQL (the check above can fail)', () => {

@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { SeriesUsage } from '../../src/extensions/storage/usage-store.js';
+import { MeterCatalog } from '../../src/metering/meters.js';
+import { type ExposedUsage, exposedUsage } from '../../src/telemetry/exposed-usage.js';
 import '../harness/otelcol/provided.js';
 import { type OtlpPoint, waitForClusterPoints } from './otlp-json.js';
 import { type SimulatedRun, startSimulatedService } from './run-simulated-service.js';
 
 const otelcol = inject('otelcol');
 const CORE_METERS = ['node_hours', 'gpu_hours', 'storage_gb_hours', 'loadbalancer_hours', 'controlplane_hours'];
+
+const catalog = new MeterCatalog();
+/** The name and factor a meter's usage counter has in OTLP (`gpu_hours` → `meterbridge_usage_gpu_seconds`). */
+const exposed = (meter: string): ExposedUsage => exposedUsage(meter, catalog.get(meter).unit)!;
+/** Base-unit values are doubles: equal to the exact total to 1e-12 relative. */
+const near = (got: number | undefined, want: number) => Math.abs((got ?? NaN) - want) <= Math.abs(want) * 1e-12;
 
 function seriesKey(meter: string, attributes: Readonly<Record<string, unknown>>): string {
   return `${meter}${JSON.stringify(Object.entries(attributes).sort())}`;
@@ -66,14 +74,16 @@ describe.skipIf(otelcol.skipReason !== '')(
       );
       for (const m of CORE_METERS) expect(billed.map((s) => s.meter)).toContain(m);
       for (const s of billed) {
-        const p = last.get(seriesKey(s.meter, { ...s.attributes, tenant: s.tenant }));
+        const e = exposed(s.meter);
+        const p = last.get(seriesKey(e.name, { ...s.attributes, tenant: s.tenant }));
         expect(p, `${s.meter} ${s.tenant} ${JSON.stringify(s.attributes)}`).toBeDefined();
         expect(p?.kind).toBe('sum');
         expect(p?.temporality).toBe(2); // OTLP CUMULATIVE
         expect(p?.monotonic).toBe(true);
-        expect(p?.value).toBe(Number(s.nanos));
+        expect(near(p?.value, Number(s.nanos) * e.factor), `${p?.value} vs ${Number(s.nanos) * e.factor}`).toBe(true);
       }
-      const gpu = usage.filter((p) => p.metric === 'gpu_hours');
+      expect(usage.some((p) => p.metric === 'gpu_hours')).toBe(false);
+      const gpu = usage.filter((p) => p.metric === 'meterbridge_usage_gpu_seconds');
       expect(gpu.length).toBeGreaterThan(0);
       for (const p of gpu)
         expect(p.attributes).toMatchObject({ tenant: expect.any(String), gpu_sku: expect.any(String) });
@@ -115,7 +125,11 @@ describe.skipIf(otelcol.skipReason !== '')(
       }
       expect(billed.length).toBeGreaterThan(0);
       for (const s of billed) {
-        expect(sums.get(seriesKey(s.meter, { ...s.attributes, tenant: s.tenant })), s.series).toBe(Number(s.nanos));
+        const e = exposed(s.meter);
+        const sum = sums.get(seriesKey(e.name, { ...s.attributes, tenant: s.tenant }));
+        expect(near(sum, Number(s.nanos) * e.factor), `${s.series}: ${sum} vs ${Number(s.nanos) * e.factor}`).toBe(
+          true,
+        );
       }
       expect(sums.size).toBe(billed.length);
     });

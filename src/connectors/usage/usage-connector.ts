@@ -30,6 +30,9 @@ export interface CommittedWindow {
   readonly records: number;
 }
 
+/** Histogram boundaries of `meterbridge_window_close_seconds` (1 ms to 60 s). */
+export const WINDOW_CLOSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 /** Wall-clock tick when no receiver drives the clock. */
 const WALL_TICK_MS = 1000;
 
@@ -105,6 +108,9 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       closeSeconds: meter.createHistogram('meterbridge_window_close_seconds', {
         description: 'Time to close one window (usage, counters, records, commit)',
         unit: 's',
+        // A close takes milliseconds to seconds: the SDK's default boundaries (0, 5, 10, … 10000) would put
+        // every close in the first bucket.
+        advice: { explicitBucketBoundaries: WINDOW_CLOSE_BUCKETS },
       }),
       windows: meter.createCounter('meterbridge_windows_closed_total', { description: 'Windows closed' }),
       records: meter.createCounter('meterbridge_usage_records_total', { description: 'Usage records written' }),

@@ -10,10 +10,14 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import type { MeterCatalog } from '../../metering/meters.js';
+import { USAGE_SCOPE } from '../../telemetry/exposed-usage.js';
 import { type SeriesId, seriesKey } from '../../metering/types.js';
 
-/** The OTel meter that carries billed usage; its counters are named after the meter codes. */
-export const USAGE_METER_NAME = 'meterbridge.usage';
+/**
+ * The OTel meter that carries billed usage; its counters are named after the meter codes, in nano-units of the
+ * billed unit (`unit: n<unit>`). Dashboards and OTLP get them renamed, in base units (telemetry/exposed-usage.ts).
+ */
+export const USAGE_METER_NAME = USAGE_SCOPE;
 const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
 
 /** A reader that collects only when asked (once per closed window), with DELTA temporality. */

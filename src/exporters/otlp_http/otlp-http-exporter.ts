@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { ComponentSettings, Host, MetricsExporter } from '../../component/component.js';
 import { MeterbridgeError } from '../../component/errors.js';
+import { exposeUsage } from '../../telemetry/exposed-usage.js';
 import { proxyEnvFrom } from '../http-client/proxy-env.js';
 import { metricsUrl, type OtlpHttpExporterConfig } from './config.js';
 
@@ -129,7 +130,7 @@ class ResourceAttributesExporter implements PushMetricExporter {
       Object.keys(this.attributes).length === 0
         ? metrics.resource
         : metrics.resource.merge(resourceFromAttributes(this.attributes));
-    this.inner.export({ ...metrics, resource }, (result) => {
+    this.inner.export(exposeUsage({ ...metrics, resource }), (result) => {
       if (result.code === ExportResultCode.SUCCESS) {
         if (this.failing) this.log.info({ failures: this.failures }, 'OTLP export recovered');
         this.failing = false;

@@ -1,6 +1,9 @@
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Readiness } from '../../component/component.js';
+import { WINDOW_CLOSE_BUCKETS } from '../../connectors/usage/usage-connector.js';
+import { MeterCatalog } from '../../metering/meters.js';
+import { exposedUsage } from '../../telemetry/exposed-usage.js';
 import { silentLogger } from '../../telemetry/logger.js';
 import { parsePrometheusText, type PromExposition } from '../../../test/otel/prometheus-text.js';
 import { freePort, type SimulatedRun, startSimulatedService } from '../../../test/otel/run-simulated-service.js';
@@ -27,6 +30,9 @@ describe('prometheus exporter in the real service (simulator, ai-cloud, 1 day)',
   let base: string;
   let exposition: PromExposition;
   let text: string;
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    exposition.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+      ?.value ?? 0;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -48,24 +54,38 @@ describe('prometheus exporter in the real service (simulator, ai-cloud, 1 day)',
     await run?.service.shutdown();
   });
 
-  it('names every billed meter as a cumulative counter with tenant labels, equal to the store totals', () => {
+  it('names every billed meter meterbridge_usage_*_total in base units, with tenant labels, equal to the store totals', () => {
     const billed = run.service.store().usageBySeries({});
+    const catalog = new MeterCatalog();
+    const exposed = (meter: string) => exposedUsage(meter, catalog.get(meter).unit);
     const meters = new Set(billed.map((s) => s.meter));
     for (const m of CORE_METERS) expect(meters, `the scenario bills ${m}`).toContain(m);
     for (const meter of meters) {
-      expect(exposition.families.get(`${meter}_total`)?.type, meter).toBe('counter');
+      const e = exposed(meter);
+      if (e === undefined) continue; // an average (%) is not a counter
+      expect(exposition.families.get(`${e.name}_total`)?.type, meter).toBe('counter');
+      expect(exposition.families.has(`${meter}_total`), `${meter}_total is not served`).toBe(false);
     }
     for (const s of billed) {
+      const e = exposed(s.meter);
+      if (e === undefined) continue;
       const sample = exposition.samples.find(
         (x) =>
-          x.name === `${s.meter}_total` &&
+          x.name === `${e.name}_total` &&
           JSON.stringify(Object.entries(withoutScope(x.labels)).sort()) ===
             JSON.stringify(Object.entries({ ...s.attributes, tenant: s.tenant }).sort()),
       );
       expect(sample, `${s.meter} ${s.tenant} ${JSON.stringify(s.attributes)}`).toBeDefined();
-      expect(sample?.value).toBe(Number(s.nanos));
+      const expected = Number(s.nanos) * e.factor;
+      expect(
+        Math.abs((sample?.value ?? 0) - expected),
+        `${s.meter} ${sample?.value} vs ${expected}`,
+      ).toBeLessThanOrEqual(expected * 1e-12);
     }
-    const gpu = exposition.samples.filter((x) => x.name === 'gpu_hours_total');
+    // gpu_hours: GPU-seconds (1 GPU for 1 h = 3600), unit s.
+    expect(exposed('gpu_hours')).toEqual({ name: 'meterbridge_usage_gpu_seconds', unit: 's', factor: 3600 / 1e9 });
+    expect(text).toContain('# UNIT meterbridge_usage_gpu_seconds_total s');
+    const gpu = exposition.samples.filter((x) => x.name === 'meterbridge_usage_gpu_seconds_total');
     expect(gpu.length).toBeGreaterThan(3);
     for (const x of gpu) {
       expect(x.labels.tenant).toMatch(/\S/);
@@ -94,9 +114,6 @@ describe('prometheus exporter in the real service (simulator, ai-cloud, 1 day)',
   });
 
   it('serves the self-metrics: delivery, outbox lag, window close duration, receiver sync, store', () => {
-    const value = (name: string, labels: Record<string, string> = {}) =>
-      exposition.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
-        ?.value;
     expect(exposition.families.get('meterbridge_window_close_seconds')?.type).toBe('histogram');
     expect(value('meterbridge_window_close_seconds_count')).toBeGreaterThanOrEqual(1440);
     expect(value('meterbridge_windows_closed_total')).toBeGreaterThanOrEqual(1440);
@@ -105,7 +122,25 @@ describe('prometheus exporter in the real service (simulator, ai-cloud, 1 day)',
     expect(value('meterbridge_outbox_dead_letter_records', { exporter: 'file' })).toBe(0);
     expect(value('meterbridge_receiver_synced', { receiver: 'simulator' })).toBe(1);
     expect(value('meterbridge_store_open')).toBe(1);
-    expect(value('target_info', { service_name: 'meterbridge', service_version: '9.9.9-test' })).toBe(1);
+    expect(
+      value('target_info', {
+        service_name: 'meterbridge',
+        service_version: '9.9.9-test',
+        k8s_cluster_name: 'otel-test',
+      }),
+    ).toBe(1);
+    expect(exposition.samples.find((x) => x.name === 'target_info')?.labels.service_instance_id).toMatch(/\S/);
+  });
+
+  it('window close durations spread over buckets from 1 ms (not all in the first of the SDK default)', () => {
+    const buckets = exposition.samples.filter((x) => x.name === 'meterbridge_window_close_seconds_bucket');
+    const bounds = buckets.map((x) => x.labels.le);
+    expect(bounds).toEqual([...WINDOW_CLOSE_BUCKETS.map(String), '+Inf']);
+    const count = value('meterbridge_window_close_seconds_count');
+    // Closes take milliseconds: most are below 1 s, and not all in the lowest bucket.
+    const at = (le: string) => buckets.find((x) => x.labels.le === le)?.value ?? 0;
+    expect(at('1')).toBeGreaterThan(0);
+    expect(at('0.001')).toBeLessThan(count);
   });
 
   it('never shows an overflow series', () => {

@@ -5,6 +5,7 @@ import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import type { ComponentSettings, Host, MetricsExporter, Readiness } from '../../component/component.js';
 import { MeterbridgeError } from '../../component/errors.js';
+import { exposeUsage } from '../../telemetry/exposed-usage.js';
 import { parseEndpoint, type PrometheusExporterConfig } from './config.js';
 import { registerHealthMetrics } from './health-metrics.js';
 import { PrometheusReader } from './prometheus-reader.js';
@@ -111,7 +112,7 @@ export class PrometheusMetricsExporter implements MetricsExporter {
     } else {
       this.collectFailing = false;
     }
-    res.writeHead(200, { 'content-type': TEXT_FORMAT }).end(this.serializer.serialize(resourceMetrics));
+    res.writeHead(200, { 'content-type': TEXT_FORMAT }).end(this.serializer.serialize(exposeUsage(resourceMetrics)));
   }
 
   private healthz(res: ServerResponse): void {
