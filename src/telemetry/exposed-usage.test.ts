@@ -69,6 +69,14 @@ describe('exposeUsage', () => {
     expect(gpu.descriptor).toMatchObject({ unit: 's', valueType: ValueType.DOUBLE });
     expect(gpu.dataPointType).toBe(DataPointType.SUM);
     expect(gpu.dataPoints.map((p) => [p.attributes.tenant, p.value])).toEqual([['acme', 28_800]]);
+    expect(gpu.dataPoints[0]!.attributes).toEqual({
+      tenant: 'acme',
+      gpu_sku: 'h100',
+      capacity_type: 'spot',
+      mig_profile: '',
+      'hw.type': 'gpu',
+      'hw.model': 'h100',
+    });
     const self = exposed.scopeMetrics.find((s) => s.scope.name === 'meterbridge')!.metrics;
     expect(self.map((m) => m.descriptor.name)).toEqual(['meterbridge_windows_closed_total']);
     await provider.shutdown();

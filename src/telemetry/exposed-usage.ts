@@ -3,6 +3,8 @@ import { DataPointType, type MetricData, type ResourceMetrics, type ScopeMetrics
 
 /** The OTel meter (instrumentation scope) of the usage counters the billing path collects. */
 export const USAGE_SCOPE = 'meterbridge.usage';
+/** The scope of the current readings (`meterbridge_allocated_*`). */
+const READINGS_SCOPE = 'meterbridge.readings';
 
 /** A billed unit and the base unit the stack's dashboards expect (UCUM for OTLP, the Prometheus name suffix). */
 interface BaseUnit {
@@ -50,18 +52,35 @@ export function exposedUsage(code: string, billedUnit: string): ExposedUsage | u
 /**
  * What dashboards and OTLP sinks get of one collection: the billing path's usage counters (meter codes, exact
  * integers in nano-units of the billed unit, scope `meterbridge.usage`) renamed to `meterbridge_usage_*` in
- * base units; every other instrument as it is. The billing path itself never goes through this: it collects its
- * own DELTA reader.
+ * base units; GPU series of usage and readings also carry the semantic-convention hardware attributes
+ * (`hw.type` = `gpu`, `hw.model` = the SKU) beside `gpu_sku`; every other instrument as it is. The billing path
+ * itself never goes through this: it collects its own DELTA reader.
  */
 export function exposeUsage(metrics: ResourceMetrics): ResourceMetrics {
-  if (!metrics.scopeMetrics.some((s) => s.scope.name === USAGE_SCOPE)) return metrics;
+  if (!metrics.scopeMetrics.some((s) => s.scope.name === USAGE_SCOPE || s.scope.name === READINGS_SCOPE))
+    return metrics;
   return {
     ...metrics,
     scopeMetrics: metrics.scopeMetrics.map((s): ScopeMetrics => {
-      if (s.scope.name !== USAGE_SCOPE) return s;
-      return { ...s, metrics: s.metrics.flatMap((m) => exposeOne(m)) };
+      if (s.scope.name === USAGE_SCOPE) return { ...s, metrics: s.metrics.flatMap((m) => exposeOne(m)).map(withHw) };
+      if (s.scope.name === READINGS_SCOPE) return { ...s, metrics: s.metrics.map(withHw) };
+      return s;
     }),
   };
+}
+
+/** `hw.type`/`hw.model` (OTel hardware semantic conventions) on points that name a GPU SKU. */
+function withHw(metric: MetricData): MetricData {
+  const points = metric.dataPoints as Array<{ attributes: Record<string, unknown> }>;
+  if (!points.some((p) => typeof p.attributes.gpu_sku === 'string')) return metric;
+  return {
+    ...metric,
+    dataPoints: points.map((p) =>
+      typeof p.attributes.gpu_sku === 'string' && p.attributes.gpu_sku !== ''
+        ? { ...p, attributes: { ...p.attributes, 'hw.type': 'gpu', 'hw.model': p.attributes.gpu_sku } }
+        : p,
+    ),
+  } as MetricData;
 }
 
 function exposeOne(metric: MetricData): MetricData[] {

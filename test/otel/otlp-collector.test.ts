@@ -16,6 +16,9 @@ const exposed = (meter: string): ExposedUsage => exposedUsage(meter, catalog.get
 /** Base-unit values are doubles: equal to the exact total to 1e-12 relative. */
 const near = (got: number | undefined, want: number) => Math.abs((got ?? NaN) - want) <= Math.abs(want) * 1e-12;
 
+/** GPU series also carry the OTel hardware attributes. */
+const hw = (a: Readonly<Record<string, string>>) => (a.gpu_sku ? { 'hw.type': 'gpu', 'hw.model': a.gpu_sku } : {});
+
 function seriesKey(meter: string, attributes: Readonly<Record<string, unknown>>): string {
   return `${meter}${JSON.stringify(Object.entries(attributes).sort())}`;
 }
@@ -75,7 +78,7 @@ describe.skipIf(otelcol.skipReason !== '')(
       for (const m of CORE_METERS) expect(billed.map((s) => s.meter)).toContain(m);
       for (const s of billed) {
         const e = exposed(s.meter);
-        const p = last.get(seriesKey(e.name, { ...s.attributes, tenant: s.tenant }));
+        const p = last.get(seriesKey(e.name, { ...s.attributes, tenant: s.tenant, ...hw(s.attributes) }));
         expect(p, `${s.meter} ${s.tenant} ${JSON.stringify(s.attributes)}`).toBeDefined();
         expect(p?.kind).toBe('sum');
         expect(p?.temporality).toBe(2); // OTLP CUMULATIVE
@@ -126,7 +129,7 @@ describe.skipIf(otelcol.skipReason !== '')(
       expect(billed.length).toBeGreaterThan(0);
       for (const s of billed) {
         const e = exposed(s.meter);
-        const sum = sums.get(seriesKey(e.name, { ...s.attributes, tenant: s.tenant }));
+        const sum = sums.get(seriesKey(e.name, { ...s.attributes, tenant: s.tenant, ...hw(s.attributes) }));
         expect(near(sum, Number(s.nanos) * e.factor), `${s.series}: ${sum} vs ${Number(s.nanos) * e.factor}`).toBe(
           true,
         );

@@ -21,6 +21,11 @@ const CORE_METERS = [
   'controlplane_hours',
 ];
 
+/** GPU series also carry the OTel hardware attributes (`hw.type`, `hw.model`), as Prometheus labels. */
+function hwLabels(attributes: Readonly<Record<string, string>>): Record<string, string> {
+  return attributes.gpu_sku ? { hw_type: 'gpu', hw_model: attributes.gpu_sku } : {};
+}
+
 function withoutScope(labels: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith('otel_scope_')));
 }
@@ -73,7 +78,7 @@ describe('prometheus exporter in the real service (simulator, ai-cloud, 1 day)',
         (x) =>
           x.name === `${e.name}_total` &&
           JSON.stringify(Object.entries(withoutScope(x.labels)).sort()) ===
-            JSON.stringify(Object.entries({ ...s.attributes, tenant: s.tenant }).sort()),
+            JSON.stringify(Object.entries({ ...s.attributes, tenant: s.tenant, ...hwLabels(s.attributes) }).sort()),
       );
       expect(sample, `${s.meter} ${s.tenant} ${JSON.stringify(s.attributes)}`).toBeDefined();
       const expected = Number(s.nanos) * e.factor;
