@@ -8,6 +8,7 @@ import { type AlertsConfig, alertsConfigSchema } from './config.js';
 export const alertsFactory: ExtensionFactory<AlertsConfig> = {
   type: 'alerts',
   kind: 'extension',
+  stability: 'development',
   configSchema: alertsConfigSchema,
   description: 'budget alerts: log, metric and CloudEvent once per tenant, period and threshold',
   createExtension(settings: ComponentSettings, config: AlertsConfig): Component {

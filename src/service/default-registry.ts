@@ -10,6 +10,7 @@ import { stripeExporterFactory } from '../exporters/stripe/factory.js';
 import { OTLP_HTTP_DEPRECATED_ALIASES, otlpHttpExporterFactory } from '../exporters/otlp_http/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { dashboardFactory } from '../extensions/dashboard/factory.js';
+import { healthCheckFactory } from '../extensions/health_check/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
 import { kubernetesReceiverFactory } from '../receivers/kubernetes/factory.js';
 import { prometheusReceiverFactory } from '../receivers/prometheus/factory.js';
@@ -32,5 +33,6 @@ export function defaultRegistry(): Registry {
     .register(prometheusExporterFactory)
     .register(storageFactory)
     .register(dashboardFactory)
+    .register(healthCheckFactory)
     .register(alertsFactory);
 }

@@ -11,6 +11,7 @@ export interface UsageConnectorFactory extends Factory<UsageConnectorConfig> {
 export const usageConnectorFactory: UsageConnectorFactory = {
   type: 'usage',
   kind: 'connector',
+  stability: 'development',
   description: 'Integrates holdings into exact per-window usage and writes usage records to the outbox',
   configSchema: usageConnectorConfigSchema,
   createConnector: (settings, config) => new UsageConnector(settings, config),

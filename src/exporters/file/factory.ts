@@ -7,6 +7,7 @@ import { FileExporter } from './file-exporter.js';
 export const fileExporterFactory: UsageExporterFactory<FileExporterConfig> = {
   type: 'file',
   kind: 'exporter',
+  stability: 'development',
   signal: 'usage',
   configSchema: fileExporterConfigSchema,
   description: 'Appends usage records to a file as CloudEvents JSON lines',

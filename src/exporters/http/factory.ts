@@ -7,6 +7,7 @@ import { HttpExporter } from './http-exporter.js';
 export const httpExporterFactory: UsageExporterFactory<HttpExporterConfig> = {
   type: 'http',
   kind: 'exporter',
+  stability: 'development',
   signal: 'usage',
   configSchema: httpExporterConfigSchema,
   description: 'Sends usage records as CloudEvents to any HTTP endpoint (structured, batch or binary; HMAC-signed)',

@@ -88,6 +88,7 @@ export function createLagoExporter(
 export const lagoExporterFactory: UsageExporterFactory<LagoExporterConfig> = {
   type: 'lago',
   kind: 'exporter',
+  stability: 'development',
   signal: 'usage',
   configSchema: lagoExporterConfigSchema,
   description: 'Sends usage records to Lago as events; bootstraps billable metrics and a plan; subscribes tenants',

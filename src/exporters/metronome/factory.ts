@@ -7,6 +7,7 @@ import { MetronomeExporter } from './metronome-exporter.js';
 export const metronomeExporterFactory: UsageExporterFactory<MetronomeExporterConfig> = {
   type: 'metronome',
   kind: 'exporter',
+  stability: 'development',
   signal: 'usage',
   configSchema: metronomeExporterConfigSchema,
   description: 'Sends usage records to Metronome usage ingestion',

@@ -7,6 +7,7 @@ import { OpenMeterExporter } from './openmeter-exporter.js';
 export const openMeterExporterFactory: UsageExporterFactory<OpenMeterExporterConfig> = {
   type: 'openmeter',
   kind: 'exporter',
+  stability: 'development',
   signal: 'usage',
   configSchema: openMeterExporterConfigSchema,
   description: 'Sends usage records to OpenMeter as CloudEvents batches',

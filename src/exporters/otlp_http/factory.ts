@@ -6,6 +6,7 @@ import { OtlpHttpMetricsExporter } from './otlp-http-exporter.js';
 export const otlpHttpExporterFactory: MetricsExporterFactory<OtlpHttpExporterConfig> = {
   type: 'otlp_http',
   kind: 'exporter',
+  stability: 'development',
   signal: 'metrics',
   configSchema: otlpHttpExporterConfigSchema,
   description: 'Sends readings, usage counters and self-metrics to an OTLP/HTTP endpoint',

@@ -6,6 +6,7 @@ import { PrometheusMetricsExporter } from './prometheus-exporter.js';
 export const prometheusExporterFactory: MetricsExporterFactory<PrometheusExporterConfig> = {
   type: 'prometheus',
   kind: 'exporter',
+  stability: 'development',
   signal: 'metrics',
   configSchema: prometheusExporterConfigSchema,
   description: 'Serves readings, usage counters and self-metrics on /metrics, with /healthz and /readyz',

@@ -7,6 +7,7 @@ import { StripeExporter } from './stripe-exporter.js';
 export const stripeExporterFactory: UsageExporterFactory<StripeExporterConfig> = {
   type: 'stripe',
   kind: 'exporter',
+  stability: 'development',
   signal: 'usage',
   configSchema: stripeExporterConfigSchema,
   description: 'Sends usage records to Stripe Billing as meter events',

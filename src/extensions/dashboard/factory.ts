@@ -7,6 +7,7 @@ import { DashboardServer } from './dashboard-server.js';
 export const dashboardFactory: ExtensionFactory<DashboardConfig> = {
   type: 'dashboard',
   kind: 'extension',
+  stability: 'development',
   configSchema: dashboardConfigSchema,
   description: 'web dashboard: tenants, current allocation, usage and cost this period, GPU-hours by SKU, delivery',
   createExtension(settings: ComponentSettings, config: DashboardConfig): Component {

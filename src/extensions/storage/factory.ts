@@ -10,6 +10,7 @@ const HOUR = 3_600_000;
 export const storageFactory: ExtensionFactory<StorageConfig> = {
   type: 'storage',
   kind: 'extension',
+  stability: 'development',
   configSchema: storageConfigSchema,
   description: 'SQLite state store: checkpoint, outbox of usage records, exporter cursors, dead letters',
   createExtension(settings: ComponentSettings, config: StorageConfig): Component & { store(): UsageStore } {

@@ -7,6 +7,7 @@ import { KubernetesReceiver } from './kubernetes-receiver.js';
 export const kubernetesReceiverFactory: ReceiverFactory<KubernetesConfig> = {
   type: 'kubernetes',
   kind: 'receiver',
+  stability: 'development',
   configSchema: kubernetesConfigSchema,
   description:
     'Watches Nodes, Pods, PVCs, Services, vCluster control planes and Namespaces (one informer per kind) and bills what each tenant holds',

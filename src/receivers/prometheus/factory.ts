@@ -7,6 +7,7 @@ import { PrometheusReceiver } from './prometheus-receiver.js';
 export const prometheusReceiverFactory: ReceiverFactory<PrometheusReceiverConfig> = {
   type: 'prometheus',
   kind: 'receiver',
+  stability: 'development',
   configSchema: prometheusReceiverConfigSchema,
   description: 'GPU utilization, GPU energy and network egress as exact per-window amounts from Prometheus samples',
   createReceiver(settings, config, next) {

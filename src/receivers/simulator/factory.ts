@@ -17,6 +17,7 @@ export function timelineOptions(config: SimulatorConfig): TimelineOptions {
 export const simulatorFactory: ReceiverFactory<SimulatorConfig> = {
   type: 'simulator',
   kind: 'receiver',
+  stability: 'development',
   configSchema: simulatorConfigSchema,
   description: 'Plays a GPU-cloud scenario (tenants, node pools, jobs, PVCs, load balancers) on a virtual clock',
   /** Loads the scenario now, so a bad scenario fails at startup with a ScenarioError. */
