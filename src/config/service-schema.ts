@@ -3,6 +3,11 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The Collector's `service::telemetry::metrics::level`; meterbridge serves the same families at every level but `none`. */
+export const TELEMETRY_METRICS_LEVELS = ['none', 'basic', 'normal', 'detailed'] as const;
+
+const ADDRESS = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+
 const ids = z.array(z.string()).default([]);
 
 /** `service::pipelines::<signal>[/name]`. Reference checks live in validate-pipelines.ts. */
@@ -33,6 +38,21 @@ export const serviceSchema = z.strictObject({
           encoding: z.enum(['json', 'console']).default('json'),
         })
         .prefault({}),
+      /**
+       * The Collector's own-metrics listener: when present (and `level` is not `none`), /metrics, /healthz and
+       * /readyz are served at `address`, as by a `prometheus` exporter, without one in a pipeline.
+       */
+      metrics: z
+        .strictObject({
+          level: z.enum(TELEMETRY_METRICS_LEVELS).default('normal'),
+          /** Loopback by default, like the Collector's `localhost:8888`. */
+          address: z
+            .string()
+            .regex(ADDRESS, 'must be host:port, e.g. 127.0.0.1:8888 or 0.0.0.0:8888')
+            .refine((s) => Number(ADDRESS.exec(s)?.[3] ?? 0) <= 65_535, 'port must be 0-65535')
+            .default('127.0.0.1:8888'),
+        })
+        .optional(),
     })
     .prefault({}),
 });

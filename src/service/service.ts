@@ -19,7 +19,12 @@ import type { UsageConnector } from '../connectors/usage/usage-connector.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
+import { prometheusExporterConfigSchema } from '../exporters/prometheus/config.js';
+import { PrometheusMetricsExporter } from '../exporters/prometheus/prometheus-exporter.js';
 import { serviceResource } from '../telemetry/service-resource.js';
+
+/** The id the `service::telemetry::metrics` listener logs under. */
+export const TELEMETRY_METRICS_ID = 'service::telemetry::metrics';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -200,6 +205,13 @@ export class Service {
       if (e.kind !== 'exporter') continue;
       const f = e.factory as MetricsExporterFactory;
       metricsExporters.push({ id, exporter: f.createMetricsExporter(this.settings(id), e.config) });
+    }
+    // `service::telemetry::metrics` (the Collector's own-metrics listener): a /metrics server of its own.
+    const telemetry = this.config.telemetry.metrics;
+    if (telemetry !== undefined && telemetry.level !== 'none') {
+      const id = TELEMETRY_METRICS_ID;
+      const config = prometheusExporterConfigSchema.parse({ endpoint: telemetry.address });
+      metricsExporters.push({ id, exporter: new PrometheusMetricsExporter(this.settings(id), config) });
     }
     this.provider = new MeterProvider({
       resource: serviceResource({

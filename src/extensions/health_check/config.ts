@@ -8,7 +8,7 @@ export const healthCheckConfigSchema = z.strictObject({
   endpoint: z
     .string()
     .regex(ENDPOINT, 'must be host:port, e.g. 0.0.0.0:13133, 127.0.0.1:0 or [::]:13133')
-    .refine((s) => Number(ENDPOINT.exec(s)?.[3]) <= 65_535, 'port must be 0-65535')
+    .refine((s) => Number(ENDPOINT.exec(s)?.[3] ?? 0) <= 65_535, 'port must be 0-65535')
     .default('127.0.0.1:13133'),
   /** The path that answers; any other path is 404. */
   path: z.string().regex(/^\//, 'must start with /').default('/'),

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfigString } from '../../src/config/load-config.js';
+import { defaultRegistry } from '../../src/service/default-registry.js';
+
+/** The Collector's own keys that mean the same in meterbridge (issue 15: `extensions::health_check`, `service::telemetry`). */
+const COLLECTOR_STYLE = `
+receivers:
+  simulator: { scenario: ai-cloud, duration: 1h, speed: max }
+connectors:
+  usage: {}
+exporters:
+  file: { path: ./records.jsonl }
+extensions:
+  storage: { path: ./state.db }
+  health_check:
+    endpoint: 0.0.0.0:13133
+    path: /
+service:
+  extensions: [storage, health_check]
+  telemetry:
+    logs: { level: debug, encoding: console }
+    metrics: { level: detailed, address: 0.0.0.0:8888 }
+  pipelines:
+    metrics: { receivers: [simulator], exporters: [usage] }
+    usage: { receivers: [usage], exporters: [file] }
+`;
+
+const issuesOf = (text: string) => {
+  const r = validateConfigString(text, defaultRegistry());
+  return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+};
+
+describe('the Collector dialect', () => {
+  it('validates health_check and service::telemetry::{logs,metrics} with the Collector keys', () => {
+    const r = validateConfigString(COLLECTOR_STYLE, defaultRegistry());
+    expect(r.ok ? [] : r.issues).toEqual([]);
+    if (!r.ok) return;
+    expect(r.config.telemetry).toEqual({
+      logs: { level: 'debug', encoding: 'console' },
+      metrics: { level: 'detailed', address: '0.0.0.0:8888' },
+    });
+    expect(r.config.components.get('health_check')?.config).toEqual({ endpoint: '0.0.0.0:13133', path: '/' });
+  });
+
+  it('service::telemetry::metrics defaults to level normal on the loopback :8888; absent means no listener', () => {
+    const withMetrics = COLLECTOR_STYLE.replace('{ level: detailed, address: 0.0.0.0:8888 }', '{}');
+    const r = validateConfigString(withMetrics, defaultRegistry());
+    expect(r.ok && r.config.telemetry.metrics).toEqual({ level: 'normal', address: '127.0.0.1:8888' });
+    const without = COLLECTOR_STYLE.replace('    metrics: { level: detailed, address: 0.0.0.0:8888 }\n', '');
+    const s = validateConfigString(without, defaultRegistry());
+    expect(s.ok && s.config.telemetry.metrics).toBeUndefined();
+  });
+
+  it('reports a bad level and address with their paths', () => {
+    const bad = COLLECTOR_STYLE.replace(
+      '{ level: detailed, address: 0.0.0.0:8888 }',
+      '{ level: verbose, address: "localhost" }',
+    );
+    expect(issuesOf(bad)).toEqual([
+      'service::telemetry::metrics::level: must be one of "none", "basic", "normal", "detailed"',
+      'service::telemetry::metrics::address: must be host:port, e.g. 127.0.0.1:8888 or 0.0.0.0:8888',
+    ]);
+  });
+});
