@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { MeterbridgeError } from '../component/errors.js';
 import { VERSION } from '../version.js';
+import { componentsCommand } from './components-command.js';
 import { demoCommand } from './demo-command.js';
 import { drainCommand } from './drain-command.js';
 import { withLogOptions } from './log-options.js';
@@ -37,6 +38,12 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .description('check a config file; prints every error with its path')
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(act((opts: { config: string }) => validateCommand(opts.config, output)));
+
+  program
+    .command('components')
+    .description('list every component type of this build with its kind, signal and stability')
+    .option('--json', 'JSON output')
+    .action(act((opts: { json?: boolean }) => componentsCommand(opts, output)));
 
   const demo = program
     .command('demo')
