@@ -52,6 +52,7 @@ export class Service {
   private usageStore: UsageStore | undefined;
   private connector: UsageConnector | undefined;
   private stopRequested: ((reason: string) => void) | undefined;
+  private failure: string | undefined;
   private readonly stopReason: Promise<string>;
 
   constructor(
@@ -110,8 +111,14 @@ export class Service {
     }
   }
 
-  requestShutdown(reason: string): void {
+  requestShutdown(reason: string, options?: { readonly failed?: boolean }): void {
+    if (options?.failed === true) this.failure ??= reason;
     this.stopRequested?.(reason);
+  }
+
+  /** Why the service stopped because it could not go on metering (a failed commit), if it did. */
+  get failedReason(): string | undefined {
+    return this.failure;
   }
 
   async shutdown(reason = 'shutdown requested'): Promise<void> {
@@ -130,7 +137,7 @@ export class Service {
         if (!this.provider) throw new MeterbridgeError('MB_SERVICE', 'the MeterProvider is not built yet');
         return this.provider;
       },
-      requestShutdown: (reason) => this.requestShutdown(reason),
+      requestShutdown: (reason, options) => this.requestShutdown(reason, options),
       readiness: () => this.readiness(),
     };
   }
