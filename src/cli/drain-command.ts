@@ -87,7 +87,10 @@ export async function drainCommand(options: DrainOptions, output: Output): Promi
     return EXIT.FAILED;
   }
 
-  const logger = createLogger({ level: config.telemetry.logs.level });
+  const logger = createLogger({
+    level: config.telemetry.logs.level,
+    ...(config.secrets === undefined ? {} : { secrets: config.secrets }),
+  });
   const storageEntry = config.components.get(storageId);
   if (!storageEntry) throw new MeterbridgeError('MB_SERVICE', `component ${storageId} is not configured`);
   const storage = (storageEntry.factory as ExtensionFactory).createExtension(

@@ -23,7 +23,10 @@ export async function runCommand(configPath: string, output: Output): Promise<nu
     }
     throw err;
   }
-  const logger = createLogger({ level: config.telemetry.logs.level });
+  const logger = createLogger({
+    level: config.telemetry.logs.level,
+    ...(config.secrets === undefined ? {} : { secrets: config.secrets }),
+  });
   const service = new Service(config, {
     logger,
     version: VERSION,

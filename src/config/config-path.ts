@@ -71,8 +71,11 @@ function segment(key: PropertyKey): PathSegment {
 
 function messageOf(issue: z.core.$ZodIssue, input: unknown): string {
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return `has invalid keys: ${issue.keys.join(', ')}`;
+    case 'unrecognized_keys': {
+      const { shown, hidden } = showableKeys(issue.keys);
+      const more = hidden === 0 ? '' : `${shown.length === 0 ? '' : ' and'} ${hidden} that are not names (not shown)`;
+      return `has invalid keys:${shown.length === 0 ? '' : ` ${shown.join(', ')}`}${more}`;
+    }
     case 'invalid_type': {
       const given = valueAt(input, issue.path);
       const expected = YAML_NAMES[issue.expected] ?? issue.expected;
@@ -95,4 +98,17 @@ const YAML_NAMES: Readonly<Record<string, string>> = { object: 'map', record: 'm
 
 function lowerFirst(text: string): string {
   return text.length > 1 && /^[A-Z][a-z]/.test(text) ? text[0]?.toLowerCase() + text.slice(1) : text;
+}
+
+/** A key that reads as a name (`node_pools`, `gpu-sku`), not as a line of some other file. */
+const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * The unknown keys of a file the user named (a scenario, a price book) as they may be shown: keys that read as
+ * names, and a count of the rest. Pointed at the wrong file (`/etc/shadow`), every line of it parses as a key:
+ * those are its content, never echoed.
+ */
+export function showableKeys(keys: readonly string[]): { shown: string[]; hidden: number } {
+  const shown = keys.filter((k) => KEY_NAME.test(k));
+  return { shown, hidden: keys.length - shown.length };
 }

@@ -75,7 +75,7 @@ export function validateConfigString(text: string, registry: Registry, options: 
   const issues = scrub(inFileOrder([...substituted.issues, ...result.issues.filter((i) => !failedRefs.has(i.path))]));
   const warnings = scrub(result.warnings);
   if (issues.length > 0 || result.config === undefined) return { ok: false, issues, warnings };
-  return { ok: true, config: { ...result.config, warnings }, warnings };
+  return { ok: true, config: { ...result.config, warnings, secrets: substituted.logSecrets }, warnings };
 }
 
 function validateTree(
