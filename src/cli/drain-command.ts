@@ -60,7 +60,7 @@ export async function drainCommand(options: DrainOptions, output: Output): Promi
 
   let config: LoadedConfig;
   try {
-    config = loadConfigFile(options.config, defaultRegistry());
+    config = loadConfigFile(options.config, defaultRegistry(), { checkFiles: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       output.err(renderIssues(options.config, err.issues));

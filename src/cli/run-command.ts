@@ -15,7 +15,7 @@ import { type Output, renderIssues } from './output.js';
 export async function runCommand(configPath: string, output: Output): Promise<number> {
   let config: Awaited<ReturnType<typeof loadConfigFile>>;
   try {
-    config = await loadConfigFile(configPath, defaultRegistry());
+    config = await loadConfigFile(configPath, defaultRegistry(), { checkFiles: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       output.err(renderIssues(configPath, err.issues));

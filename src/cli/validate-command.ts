@@ -5,7 +5,7 @@ import { type Output, renderIssues } from './output.js';
 
 /** `meterbridge validate -c FILE`: exit 0 when valid; otherwise every error with its path, exit 2 (as `run`). */
 export async function validateCommand(configPath: string, output: Output): Promise<number> {
-  const result = await validateConfigFile(configPath, defaultRegistry());
+  const result = await validateConfigFile(configPath, defaultRegistry(), { checkFiles: true });
   for (const w of result.warnings) output.err(`warning: ${w.path}: ${w.message}`);
   if (result.ok) {
     output.out(`${configPath}: valid`);

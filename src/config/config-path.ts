@@ -50,8 +50,12 @@ export function fromZodIssues(
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((e) => e.length > 0)) {
-      // Report the branch that got furthest; listing every branch's complaint helps nobody.
-      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0] ?? [];
+      // Report the branch that got furthest (then the one that wanted the type given: `.inf` is a number);
+      // listing every branch's complaint helps nobody.
+      const given = describeValue(valueAt(input, issue.path));
+      const score = (branch: readonly z.core.$ZodIssue[]) =>
+        2 * depth(branch) + (branch.some((e) => e.code === 'invalid_type' && e.expected === given) ? 1 : 0);
+      const best = [...issue.errors].sort((a, b) => score(b) - score(a))[0] ?? [];
       out.push(...fromZodIssues([...prefix, ...issue.path.map(segment)], best, valueAt(input, issue.path)));
       continue;
     }
@@ -80,6 +84,11 @@ function messageOf(issue: z.core.$ZodIssue, input: unknown): string {
       const given = valueAt(input, issue.path);
       const expected = YAML_NAMES[issue.expected] ?? issue.expected;
       if (given === undefined) return `is required (${expected})`;
+      // YAML's .inf and .nan are numbers to JavaScript too: "expected number, got number" helps nobody.
+      if (typeof given === 'number' && !Number.isFinite(given)) {
+        const yaml = Number.isNaN(given) ? '.nan' : given > 0 ? '.inf' : '-.inf';
+        return expected === 'number' ? `must be a finite number (got ${yaml})` : `expected ${expected}, got ${yaml}`;
+      }
       // A custom message (set by the schema's author) beats the generic one.
       if (!issue.message.startsWith('Invalid input')) return issue.message;
       return `expected ${expected}, got ${describeValue(given)}`;
