@@ -28,6 +28,7 @@ export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof StorageError || err instanceof StoreLockedError || isSqliteError(err)) return EXIT.STORAGE;
   if (err instanceof ConfigError) return EXIT.USAGE;
   if (err instanceof MeterbridgeError) {
+    if (err.code === 'MB_STORAGE' || err.code === 'MB_STORE_LOCKED') return EXIT.STORAGE;
     return err.code === 'MB_CLI' || err.code === 'MB_SCENARIO_INVALID' ? EXIT.USAGE : EXIT.FAILED;
   }
   return EXIT.INTERNAL;

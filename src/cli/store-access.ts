@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { MeterbridgeError } from '../component/errors.js';
+import { MeterbridgeError, StorageError } from '../component/errors.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { StorageConfig } from '../extensions/storage/config.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
@@ -24,10 +24,7 @@ export function openExistingStore(options: { config?: string; store?: string; wr
   }
   if (!path) throw new MeterbridgeError('MB_CLI', 'give --store FILE or -c CONFIG');
   if (path !== ':memory:' && !existsSync(path)) {
-    throw new MeterbridgeError(
-      'MB_STORAGE',
-      `store ${path} does not exist (run \`meterbridge demo\` or \`run\` first)`,
-    );
+    throw new StorageError(`store ${path} does not exist (run \`meterbridge demo\` or \`run\` first)`);
   }
   return { store: SqliteUsageStore.open(path, { writer: options.writer === true }), path };
 }
