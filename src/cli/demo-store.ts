@@ -1,23 +1,19 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { MeterbridgeError } from '../component/errors.js';
+import { MeterbridgeError, StorageError } from '../component/errors.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
+import { readWriter, WriterLock } from '../extensions/storage/writer-lock.js';
 
 /** `meta.created_by` of a store the demo made: the only kind of file `demo` ever deletes. */
 export const DEMO_MARKER = 'meterbridge demo';
 
-/** The files one demo run writes: the store (with its WAL and shared memory), the records and the alert state. */
+/**
+ * The files one demo run writes and the next one replaces: the store (with its WAL and shared memory), the
+ * records and the alert state. The store's `.lock` stays (writer-lock.ts: it is never deleted).
+ */
 export function demoFiles(store: string, records: string, alertsState: string): string[] {
-  return [
-    store,
-    `${store}-wal`,
-    `${store}-shm`,
-    `${store}.lock`,
-    records,
-    alertsState,
-    `${alertsState}-wal`,
-    `${alertsState}-shm`,
-  ];
+  return [store, `${store}-wal`, `${store}-shm`, records, alertsState, `${alertsState}-wal`, `${alertsState}-shm`];
 }
 
 /** Whether `path` is a store `demo` made (its meta table says so); anything unreadable is not. */
@@ -40,6 +36,29 @@ export function isDemoStore(path: string): boolean {
  * is written to it. Call it only once every option has been checked.
  */
 export function recreateDemoStore(store: string, files: readonly string[]): void {
+  refuseForeignFiles(store, files); // before the lock: nothing is created beside a file that is not ours
+  try {
+    mkdirSync(dirname(store), { recursive: true });
+  } catch (err) {
+    throw new StorageError(`${store}: cannot open the state store: ${(err as Error).message}`, { cause: err });
+  }
+  // A demo still running on this store keeps it: refused with its pid, nothing deleted under it.
+  const lock = WriterLock.acquire(store, () => readWriter(store));
+  try {
+    refuseForeignFiles(store, files);
+    for (const f of files) if (existsSync(f)) rmSync(f);
+    const created = SqliteUsageStore.open(store);
+    try {
+      created.setMeta('created_by', DEMO_MARKER);
+    } finally {
+      created.close();
+    }
+  } finally {
+    lock?.release();
+  }
+}
+
+function refuseForeignFiles(store: string, files: readonly string[]): void {
   const present = files.filter((f) => existsSync(f));
   if (existsSync(store) && !isDemoStore(store)) {
     throw new MeterbridgeError(
@@ -53,12 +72,5 @@ export function recreateDemoStore(store: string, files: readonly string[]): void
       `--store ${store}: ${present.join(', ')} ${present.length === 1 ? 'exists' : 'exist'} without a demo store beside ` +
         'it: refusing to delete what the demo did not make (choose another --store, or move them away yourself)',
     );
-  }
-  for (const f of present) rmSync(f);
-  const created = SqliteUsageStore.open(store);
-  try {
-    created.setMeta('created_by', DEMO_MARKER);
-  } finally {
-    created.close();
   }
 }
