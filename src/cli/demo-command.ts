@@ -1,4 +1,3 @@
-import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfigString } from '../config/load-config.js';
 import { parseDuration } from '../config/duration.js';
@@ -15,6 +14,8 @@ import { Service } from '../service/service.js';
 import { VERSION } from '../version.js';
 import { compareWithTruth, type DemoComparison } from './demo-comparison.js';
 import { commandLogger, type LogFlags } from './log-options.js';
+import { demoFiles, recreateDemoStore } from './demo-store.js';
+import { EXIT } from './exit-codes.js';
 import { type Output, renderTable } from './output.js';
 import { createProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { serveDashboard } from './serve-dashboard.js';
@@ -68,7 +69,7 @@ receivers:
     stop_when_done: true
 connectors:
   usage:
-    window: ${o.window}
+    window: ${JSON.stringify(o.window)}
     grace: 10s
     cluster_id: demo
 exporters:
@@ -92,35 +93,24 @@ service:
  * simulator's independent ground truth.
  */
 export async function demoCommand(options: DemoOptions, output: Output): Promise<number> {
-  const days = Number(options.days);
+  // Every option is checked before any file is touched (a bad --window never costs a store).
+  const days = /^\d{1,3}$/.test(options.days) ? Number(options.days) : Number.NaN;
   if (!Number.isInteger(days) || days < 1 || days > 366) {
-    output.err('meterbridge demo: --days must be an integer from 1 to 366');
-    return 2;
+    output.err('meterbridge demo: --days must be an integer from 1 to 366 (decimal digits only)');
+    return EXIT.USAGE;
   }
-  const seed = options.seed === undefined ? undefined : Number(options.seed);
-  if (seed !== undefined && !Number.isSafeInteger(seed)) {
+  const seed = options.seed !== undefined && /^-?\d{1,16}$/.test(options.seed) ? Number(options.seed) : undefined;
+  if (options.seed !== undefined && (seed === undefined || !Number.isSafeInteger(seed))) {
     output.err('meterbridge demo: --seed must be an integer');
-    return 2;
+    return EXIT.USAGE;
   }
   const extra = checkExtraOptions(options, output);
-  if (extra === undefined) return 2;
+  if (extra === undefined) return EXIT.USAGE;
   const store = resolve(options.store);
   const base = join(dirname(store), `${store.replace(/\.db$/, '').split('/').pop()}`);
   const records = `${base}-records.jsonl`;
   const alertsState = `${base}-alerts.db`;
-  for (const f of [
-    store,
-    `${store}-wal`,
-    `${store}-shm`,
-    records,
-    alertsState,
-    `${alertsState}-wal`,
-    `${alertsState}-shm`,
-  ]) {
-    if (existsSync(f)) rmSync(f);
-  }
-
-  const started = performance.now();
+  const scenario = loadScenario(options.scenario);
   const config = loadConfigString(
     demoConfig({
       scenario: options.scenario,
@@ -135,18 +125,14 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
     defaultRegistry(),
   );
   const logger = commandLogger('demo', options, config.telemetry, output);
-  if (logger === undefined) return 2;
+  if (logger === undefined) return EXIT.USAGE;
+  recreateDemoStore(store, demoFiles(store, records, alertsState));
+
+  const started = performance.now();
   const service = new Service(config, { logger, version: VERSION, shutdownSignals: ['SIGINT', 'SIGTERM'] });
   if (options.dashboard !== undefined)
     output.err(`meterbridge demo: dashboard at http://${options.dashboard}/ while the demo runs`);
-  const progress = watchSimulatedDays(
-    service,
-    store,
-    loadScenario(options.scenario).start,
-    days,
-    extra.progress,
-    options.json === true,
-  );
+  const progress = watchSimulatedDays(service, store, scenario.start, days, extra.progress, options.json === true);
   let reason: string;
   try {
     reason = await service.run();
@@ -156,10 +142,9 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
   const elapsedMs = performance.now() - started;
   if (reason !== 'simulation finished') {
     output.err(`meterbridge demo: stopped early (${reason})`);
-    return 1;
+    return EXIT.FAILED;
   }
 
-  const scenario = loadScenario(options.scenario);
   const timeline = buildTimeline(scenario, { ...(seed === undefined ? {} : { seed }), duration: days * DAY_MS });
   const catalog = new MeterCatalog();
   const expected = expectedBilledNanos(groundTruth(timeline), catalog);
@@ -224,17 +209,22 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
       output,
     );
   }
-  return comparison.differences.length === 0 ? 0 : 1;
+  return comparison.differences.length === 0 ? EXIT.OK : EXIT.FAILED;
 }
 
 const DEFAULT_DASHBOARD = '127.0.0.1:8080';
 
-/** Checks --dashboard, --price-book and --progress; prints each problem and returns undefined on any. */
+/** Checks --window, --dashboard, --price-book and --progress; prints each problem and returns undefined on any. */
 function checkExtraOptions(
   options: DemoOptions,
   output: Output,
 ): { priceBook?: string; progress: ProgressMode } | undefined {
   const problems: string[] = [];
+  try {
+    if (!(parseDuration(options.window) > 0)) throw new RangeError('zero');
+  } catch {
+    problems.push(`--window must be a duration such as 1h, 5m or 60s (got "${options.window}")`);
+  }
   const progress = (options.progress ?? 'auto') as ProgressMode;
   if (!PROGRESS_MODES.includes(progress)) problems.push(`--progress must be one of ${PROGRESS_MODES.join(', ')}`);
   for (const endpoint of options.dashboard === undefined ? [] : [options.dashboard]) {

@@ -11,6 +11,7 @@ import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker, type DrainResult } from '../exporters/helper/delivery-worker.js';
 import { defaultRegistry } from '../service/default-registry.js';
 import { commandLogger, type LogFlags } from './log-options.js';
+import { EXIT } from './exit-codes.js';
 import { type Output, renderIssues } from './output.js';
 import { createProgress, isProgressMode, PROGRESS_MODES, type Progress } from './progress.js';
 
@@ -55,22 +56,22 @@ export async function drainCommand(options: DrainOptions, output: Output): Promi
     problems.push(`--timeout must be a positive duration, e.g. 5m or 90s (got "${options.timeout}")`);
   }
   for (const p of problems) output.err(`meterbridge outbox drain: ${p}`);
-  if (problems.length > 0 || !isProgressMode(progressMode)) return 2;
+  if (problems.length > 0 || !isProgressMode(progressMode)) return EXIT.USAGE;
 
   let config: LoadedConfig;
   try {
-    config = loadConfigFile(options.config, defaultRegistry());
+    config = loadConfigFile(options.config, defaultRegistry(), { checkFiles: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       output.err(renderIssues(options.config, err.issues));
-      return 2;
+      return EXIT.USAGE;
     }
     throw err;
   }
   const storageId = config.extensions.find((id) => config.components.get(id)?.type === 'storage');
   if (storageId === undefined) {
     output.err(`meterbridge outbox drain: ${options.config} has no storage extension in service::extensions`);
-    return 1;
+    return EXIT.FAILED;
   }
   const usageExporters = [
     ...new Set(config.pipelines.filter((p) => p.signal === 'usage').flatMap((p) => p.exporters)),
@@ -83,11 +84,11 @@ export async function drainCommand(options: DrainOptions, output: Output): Promi
         ? `meterbridge outbox drain: ${options.config} has no usage exporter`
         : `meterbridge outbox drain: ${options.exporter} is not a usage exporter of ${options.config} (usage exporters: ${usageExporters.join(', ') || 'none'})`,
     );
-    return 1;
+    return EXIT.FAILED;
   }
 
-  const logger = commandLogger('outbox drain', options, config.telemetry, output);
-  if (logger === undefined) return 2;
+  const logger = commandLogger('outbox drain', options, config.telemetry, output, config.secrets);
+  if (logger === undefined) return EXIT.USAGE;
   const storageEntry = config.components.get(storageId);
   if (!storageEntry) throw new MeterbridgeError('MB_SERVICE', `component ${storageId} is not configured`);
   const storage = (storageEntry.factory as ExtensionFactory).createExtension(
@@ -224,9 +225,9 @@ async function drainAll(
       `meterbridge outbox drain: ${timedOut ? `timed out after ${options.timeout ?? '5m'}` : 'records are left'}` +
         `${why.length > 0 ? `: ${why.join('; ')}` : ''}; they stay in the outbox`,
     );
-    return 1;
+    return EXIT.FAILED;
   }
-  return 0;
+  return EXIT.OK;
 }
 
 /** `work`'s result, or undefined once `deadline` has passed (the work goes on; the worker's stop aborts it). */

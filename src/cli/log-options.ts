@@ -28,6 +28,7 @@ export function commandLogger(
   flags: LogFlags,
   config: TelemetryConfig | undefined,
   output: Output,
+  secrets?: ReadonlySet<string>,
   env: NodeJS.ProcessEnv = process.env,
 ): Logger | undefined {
   const resolved = resolveLogSettings({ flags, env, ...(config ? { config: config.logs } : {}) });
@@ -35,5 +36,5 @@ export function commandLogger(
     for (const p of resolved.problems) output.err(`meterbridge ${command}: ${p}`);
     return undefined;
   }
-  return createLogger(resolved.settings);
+  return createLogger({ ...resolved.settings, ...(secrets === undefined ? {} : { secrets }) });
 }

@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { MeterbridgeError } from '../component/errors.js';
+import { storageFailure } from '../extensions/storage/integrity-check.js';
 import { VERSION } from '../version.js';
 import { componentsCommand } from './components-command.js';
 import { demoCommand } from './demo-command.js';
 import { drainCommand } from './drain-command.js';
+import { EXIT, exitCodeOf, isSqliteError } from './exit-codes.js';
 import { withLogOptions } from './log-options.js';
 import { type Output, processOutput } from './output.js';
 import { outboxCommand } from './outbox-command.js';
@@ -108,9 +110,9 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   return program;
 }
 
-/** Runs the CLI; returns the process exit code. */
+/** Runs the CLI; returns the process exit code (one table for every command: exit-codes.ts). */
 export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
-  let code = 0;
+  let code: number = EXIT.OK;
   const program = buildProgram(output, (c) => {
     code = c;
   });
@@ -118,12 +120,28 @@ export async function main(argv: readonly string[], output: Output = processOutp
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof MeterbridgeError) {
-      output.err(`meterbridge: ${err.message} [${err.code}]`);
-      return 1;
-    }
-    output.err(`meterbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
+    // Commander has printed its message (unknown option, missing argument); help and version exit 0.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    output.err(`meterbridge ${commandWords(argv)}: ${describeFailure(err)}`);
+    return exitCodeOf(err);
   }
+}
+
+/**
+ * How a command that failed says why, the same for every command: the message and the code, never a stack
+ * trace (`MB_DEBUG=1` adds it for an unexpected error, which is a bug to report).
+ */
+function describeFailure(err: unknown): string {
+  if (err instanceof MeterbridgeError) return `${err.message} [${err.code}]`;
+  if (isSqliteError(err)) return `${storageFailure('', err).message} [MB_STORAGE]`;
+  const message = err instanceof Error ? err.message : String(err);
+  const stack = process.env.MB_DEBUG && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  return `unexpected error: ${message} (a bug: please report it; MB_DEBUG=1 prints the stack)${stack}`;
+}
+
+/** `outbox status` from `outbox status --store x.db`. */
+function commandWords(argv: readonly string[]): string {
+  const end = argv.findIndex((a) => a.startsWith('-'));
+  const words = (end < 0 ? argv : argv.slice(0, end)).slice(0, 2);
+  return words.length === 0 ? '' : words[0] === 'outbox' ? words.join(' ') : (words[0] ?? '');
 }

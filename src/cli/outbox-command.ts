@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import { type Output, renderTable } from './output.js';
 import { createProgress, isProgressMode, PROGRESS_MODES, type ProgressMode } from './progress.js';
-import { openExistingStore, parseTimeOption } from './store-access.js';
+import { EXIT } from './exit-codes.js';
+import { parseTimeOption, withExistingStore } from './store-access.js';
 
 export interface OutboxOptions {
   readonly config?: string;
@@ -28,10 +29,10 @@ export async function outboxCommand(
   const progressMode = options.progress ?? 'auto';
   if (!isProgressMode(progressMode)) {
     output.err(`meterbridge outbox ${action}: --progress must be one of ${PROGRESS_MODES.join(', ')}`);
-    return 2;
+    return EXIT.USAGE;
   }
-  const { store } = openExistingStore(options);
-  try {
+  // Replay writes in short transactions beside a running bridge (storage README): it takes no writer lock.
+  return withExistingStore(options, (store) => {
     if (action === 'status') {
       const status = store.status();
       if (options.json) output.out(JSON.stringify(status, null, 2));
@@ -49,7 +50,7 @@ export async function outboxCommand(
             ]),
           ),
         );
-      return 0;
+      return EXIT.OK;
     }
     if (action === 'dead-letters') {
       const parked = store.deadLetters(options.exporter);
@@ -69,12 +70,12 @@ export async function outboxCommand(
             ]),
           ),
         );
-      return 0;
+      return EXIT.OK;
     }
     const exporter = options.exporter as string;
     if (!store.status().some((s) => s.exporter === exporter)) {
       output.err(`meterbridge outbox replay: exporter ${exporter} has no cursor in this store`);
-      return 1;
+      return EXIT.FAILED;
     }
     if (from !== undefined) {
       const n = replayWithProgress(`rewinding ${exporter}`, progressMode, options, () => store.rewind(exporter, from));
@@ -83,7 +84,16 @@ export async function outboxCommand(
       );
     } else {
       const wanted = options.id === undefined ? undefined : new Set(options.id);
-      const parked = store.deadLetters(exporter).filter((d) => wanted === undefined || wanted.has(d.recordId)).length;
+      const parkedLetters = store.deadLetters(exporter);
+      const unknown = [...(wanted ?? [])].filter((id) => !parkedLetters.some((d) => d.recordId === id));
+      if (unknown.length > 0) {
+        output.err(
+          `meterbridge outbox replay: ${exporter} has no parked record ${unknown.join(', ')} ` +
+            `(\`meterbridge outbox dead-letters --exporter ${exporter}\` lists them); nothing was re-queued`,
+        );
+        return EXIT.FAILED;
+      }
+      const parked = parkedLetters.filter((d) => wanted === undefined || wanted.has(d.recordId)).length;
       const n = replayWithProgress(
         `re-queueing ${exporter}`,
         progressMode,
@@ -93,10 +103,8 @@ export async function outboxCommand(
       );
       output.out(`${exporter}: ${n} parked records re-queued; they are delivered by the next \`meterbridge run\``);
     }
-    return 0;
-  } finally {
-    store.close();
-  }
+    return EXIT.OK;
+  });
 }
 
 /**

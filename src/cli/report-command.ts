@@ -7,7 +7,8 @@ import { renderCsv } from '../report/render-csv.js';
 import { renderJson } from '../report/render-json.js';
 import { renderCostTable } from '../report/render-table.js';
 import type { Output } from './output.js';
-import { openExistingStore, parseTimeOption } from './store-access.js';
+import { EXIT } from './exit-codes.js';
+import { parseTimeOption, withExistingStore } from './store-access.js';
 
 export interface ReportOptions {
   readonly config?: string;
@@ -21,7 +22,7 @@ export interface ReportOptions {
 const FORMATS = ['table', 'csv', 'json'] as const;
 
 /** Exit code of a bad option (format, time, price book): the usage error of a CLI. */
-export const EXIT_USAGE = 2;
+export const EXIT_USAGE = EXIT.USAGE;
 
 /**
  * `meterbridge report`: usage per tenant, meter and attributes for windows starting in [from, to), priced with
@@ -51,19 +52,13 @@ export async function reportCommand(options: ReportOptions, output: Output): Pro
     throw err;
   }
 
-  const { store } = openExistingStore(options);
-  let usage: SeriesUsage[];
-  try {
-    usage = store.usageBySeries(range);
-  } finally {
-    store.close();
-  }
+  const usage: SeriesUsage[] = await withExistingStore(options, (store) => store.usageBySeries(range));
   const report = rateUsage(usage, book, range);
   for (const w of report.warnings) output.err(`warning: ${w}`);
   if (options.format === 'csv') output.out(renderCsv(report));
   else if (options.format === 'json') output.out(renderJson(report, range));
   else output.out(report.lines.length === 0 ? 'no usage in this range' : renderCostTable(report));
-  return 0;
+  return EXIT.OK;
 }
 
 function checkOptions(options: ReportOptions): { from?: number; to?: number } {

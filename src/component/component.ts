@@ -81,8 +81,11 @@ export interface Host {
   store(): UsageStore;
   /** The one MeterProvider: observable readings, usage counters, self-metrics. */
   meterProvider(): MeterProvider;
-  /** Asks the service to shut down (a receiver that has finished, with `stop_when_done`). */
-  requestShutdown(reason: string): void;
+  /**
+   * Asks the service to shut down (a receiver that has finished, with `stop_when_done`). `failed`: it stops
+   * because it cannot meter (a window commit failed, the simulation broke): `run` then exits non-zero.
+   */
+  requestShutdown(reason: string, options?: { readonly failed?: boolean }): void;
   /** Facts for health endpoints and the dashboard: store, receivers' sync, outbox per exporter. */
   readiness(): Readiness;
 }

@@ -50,6 +50,18 @@ export class StorageError extends MeterbridgeError {
   }
 }
 
+/**
+ * Another process holds the state store for writing (a second `run`, a `drain` or a `replay` beside a `run`).
+ * `holder` says who, as far as the store knows: pid, host and start time.
+ */
+export class StoreLockedError extends MeterbridgeError {
+  readonly holder: string;
+  constructor(message: string, holder: string) {
+    super('MB_STORE_LOCKED', message);
+    this.holder = holder;
+  }
+}
+
 /** The backend rejected the request for good; retrying the same request cannot succeed. */
 export class PermanentError extends MeterbridgeError {
   /** Optional per-record reasons when the backend says which records are bad (record id → reason). */

@@ -50,8 +50,12 @@ export function fromZodIssues(
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((e) => e.length > 0)) {
-      // Report the branch that got furthest; listing every branch's complaint helps nobody.
-      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0] ?? [];
+      // Report the branch that got furthest (then the one that wanted the type given: `.inf` is a number);
+      // listing every branch's complaint helps nobody.
+      const given = describeValue(valueAt(input, issue.path));
+      const score = (branch: readonly z.core.$ZodIssue[]) =>
+        2 * depth(branch) + (branch.some((e) => e.code === 'invalid_type' && e.expected === given) ? 1 : 0);
+      const best = [...issue.errors].sort((a, b) => score(b) - score(a))[0] ?? [];
       out.push(...fromZodIssues([...prefix, ...issue.path.map(segment)], best, valueAt(input, issue.path)));
       continue;
     }
@@ -71,12 +75,20 @@ function segment(key: PropertyKey): PathSegment {
 
 function messageOf(issue: z.core.$ZodIssue, input: unknown): string {
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return `has invalid keys: ${issue.keys.join(', ')}`;
+    case 'unrecognized_keys': {
+      const { shown, hidden } = showableKeys(issue.keys);
+      const more = hidden === 0 ? '' : `${shown.length === 0 ? '' : ' and'} ${hidden} that are not names (not shown)`;
+      return `has invalid keys:${shown.length === 0 ? '' : ` ${shown.join(', ')}`}${more}`;
+    }
     case 'invalid_type': {
       const given = valueAt(input, issue.path);
       const expected = YAML_NAMES[issue.expected] ?? issue.expected;
       if (given === undefined) return `is required (${expected})`;
+      // YAML's .inf and .nan are numbers to JavaScript too: "expected number, got number" helps nobody.
+      if (typeof given === 'number' && !Number.isFinite(given)) {
+        const yaml = Number.isNaN(given) ? '.nan' : given > 0 ? '.inf' : '-.inf';
+        return expected === 'number' ? `must be a finite number (got ${yaml})` : `expected ${expected}, got ${yaml}`;
+      }
       // A custom message (set by the schema's author) beats the generic one.
       if (!issue.message.startsWith('Invalid input')) return issue.message;
       return `expected ${expected}, got ${describeValue(given)}`;
@@ -95,4 +107,17 @@ const YAML_NAMES: Readonly<Record<string, string>> = { object: 'map', record: 'm
 
 function lowerFirst(text: string): string {
   return text.length > 1 && /^[A-Z][a-z]/.test(text) ? text[0]?.toLowerCase() + text.slice(1) : text;
+}
+
+/** A key that reads as a name (`node_pools`, `gpu-sku`), not as a line of some other file. */
+const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * The unknown keys of a file the user named (a scenario, a price book) as they may be shown: keys that read as
+ * names, and a count of the rest. Pointed at the wrong file (`/etc/shadow`), every line of it parses as a key:
+ * those are its content, never echoed.
+ */
+export function showableKeys(keys: readonly string[]): { shown: string[]; hidden: number } {
+  const shown = keys.filter((k) => KEY_NAME.test(k));
+  return { shown, hidden: keys.length - shown.length };
 }

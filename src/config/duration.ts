@@ -8,8 +8,10 @@ const PART = /(\d+)(ms|s|m|h|d)/g;
 export function parseDuration(text: string): number {
   if (!DURATION.test(text)) throw new Error(`"${text}" is not a duration (use e.g. 500ms, 60s, 5m, 1h30m, 30d)`);
   let ms = 0;
-  for (const [, n, unit] of text.matchAll(PART)) ms += Number(n) * (UNIT_MS[unit as string] as number);
-  if (!Number.isSafeInteger(ms)) throw new Error(`"${text}" is too long`);
+  for (const [, n, unit] of text.matchAll(PART)) {
+    ms += Number(n) * (UNIT_MS[unit as string] as number);
+    if (!Number.isSafeInteger(ms)) throw new Error(`"${text}" is too long`);
+  }
   return ms;
 }
 
@@ -37,5 +39,13 @@ export function duration() {
   return z
     .string()
     .regex(DURATION, 'must be a duration such as 500ms, 60s, 5m, 1h30m')
-    .transform((s) => parseDuration(s));
+    .transform((s, ctx) => {
+      try {
+        return parseDuration(s);
+      } catch {
+        // Too long to count in milliseconds (`999999999999999999d`): an issue at its path, never a throw.
+        ctx.issues.push({ code: 'custom', message: 'is too long a duration', input: s });
+        return z.NEVER;
+      }
+    });
 }

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from '../component/errors.js';
 import type { Registry } from '../component/registry.js';
 import { fromZodIssues, issueAt } from './config-path.js';
 import type { LoadedConfig } from './loaded-config.js';
+import { checkReferencedFiles } from './referenced-files.js';
 import { salvageService, serviceSchema, topLevelSchema } from './service-schema.js';
 import { scrubSecrets, substituteReferences } from './substitute.js';
 import { validateComponents } from './validate-components.js';
@@ -17,6 +18,11 @@ export interface LoadOptions {
   readonly baseDir?: string;
   /** Reads `${file:…}` files; default `fs.readFileSync(path, 'utf8')`. */
   readonly readFile?: (path: string) => string;
+  /**
+   * Also check that every file a component reads at start (`tls::ca_file`, `api_key_file`, `kubeconfig`,
+   * `price_book`) is readable here and now (`validate` and `run` do; a config checked off its host does not).
+   */
+  readonly checkFiles?: boolean;
 }
 
 export type ValidationResult =
@@ -68,6 +74,9 @@ export function validateConfigString(text: string, registry: Registry, options: 
     ...(options.readFile === undefined ? {} : { readFile: options.readFile }),
   });
   const result = validateTree(substituted.value, registry, substituted.typedCandidates);
+  if (options.checkFiles === true && result.config !== undefined) {
+    result.issues.push(...checkReferencedFiles(result.config.components));
+  }
   const scrub = (list: readonly ConfigIssue[]) =>
     list.map((i) => ({ path: i.path, message: scrubSecrets(i.message, substituted.secrets) }));
   // A value whose reference failed is unknown: what its schema says about the leftover text is noise.
@@ -75,7 +84,7 @@ export function validateConfigString(text: string, registry: Registry, options: 
   const issues = scrub(inFileOrder([...substituted.issues, ...result.issues.filter((i) => !failedRefs.has(i.path))]));
   const warnings = scrub(result.warnings);
   if (issues.length > 0 || result.config === undefined) return { ok: false, issues, warnings };
-  return { ok: true, config: { ...result.config, warnings }, warnings };
+  return { ok: true, config: { ...result.config, warnings, secrets: substituted.logSecrets }, warnings };
 }
 
 function validateTree(

@@ -46,4 +46,9 @@ export interface LoadedConfig {
   readonly telemetry: TelemetryConfig;
   /** Deprecated types, unused components. */
   readonly warnings: readonly ConfigIssue[];
+  /**
+   * Texts substituted from `${file:…}` and `${env:…}` that the logger removes from every line (see
+   * `substitute.ts`, `logSecrets`). Absent for a config built in code.
+   */
+  readonly secrets?: ReadonlySet<string>;
 }

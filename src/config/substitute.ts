@@ -23,6 +23,12 @@ export interface SubstitutionResult {
   readonly issues: ConfigIssue[];
   /** Substituted texts: scrubbed from any message before it is shown. */
   readonly secrets: ReadonlySet<string>;
+  /**
+   * Substituted texts the logger removes from every line: every `${file:…}` text, and every `${env:…}` text
+   * of at least 8 characters that is not a number or a boolean (a level `info` or a port `8080` from the
+   * environment would otherwise blank out every line that mentions it).
+   */
+  readonly logSecrets: ReadonlySet<string>;
   readonly typedCandidates: readonly TypedCandidate[];
 }
 
@@ -40,6 +46,7 @@ const MIN_SECRET_LENGTH = 4;
 export function substituteReferences(root: unknown, ctx: SubstitutionContext): SubstitutionResult {
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
+  const logSecrets = new Set<string>();
   const typedCandidates: TypedCandidate[] = [];
   const readFile = ctx.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
 
@@ -70,6 +77,9 @@ export function substituteReferences(root: unknown, ctx: SubstitutionContext): S
       const replaced = resolveReference(body, path);
       if (replaced !== undefined) {
         if (replaced.length >= MIN_SECRET_LENGTH) secrets.add(replaced);
+        const fromFile = body.startsWith('file:');
+        if (fromFile ? replaced.length >= MIN_SECRET_LENGTH : replaced.length >= 8 && scalarOf(replaced) === undefined)
+          logSecrets.add(replaced);
         out += replaced;
       }
       i = end + 1;
@@ -131,7 +141,7 @@ export function substituteReferences(root: unknown, ctx: SubstitutionContext): S
     return node;
   };
 
-  return { value: walk(root, []), issues, secrets, typedCandidates };
+  return { value: walk(root, []), issues, secrets, logSecrets, typedCandidates };
 }
 
 /** `8080` → 8080, `true` → true (YAML 1.2 core schema); anything else → undefined. */

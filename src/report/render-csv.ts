@@ -27,7 +27,8 @@ export const CSV_HEADER = [
 
 /**
  * RFC 4180 CSV: CRLF line ends, a field holding `,`, `"`, CR or LF is quoted and its quotes doubled.
- * Unpriced lines leave rate, discount_percent, amount and currency empty.
+ * Unpriced lines leave rate, discount_percent, amount and currency empty. A text that a spreadsheet would run
+ * as a formula (tenant `=HYPERLINK(…)`) is defused: see `csvField`.
  */
 export function renderCsv(report: CostReport): string {
   const rows = report.lines.map((line) => [
@@ -45,7 +46,15 @@ export function renderCsv(report: CostReport): string {
   return `${[CSV_HEADER, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
-/** One RFC 4180 field. */
+/** A number as the report writes it (`-12.50`): never a formula, left as it is so that sums still work. */
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
+
+/**
+ * One RFC 4180 field. A value starting with `=`, `+`, `-`, `@`, tab or CR that is not a plain number gets a
+ * leading `'` (OWASP, CSV injection): Excel, LibreOffice and Sheets then show it as text instead of running it.
+ * Tenant names and attributes come from the clusters metered, so any tenant could name itself a formula.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) && !DECIMAL.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

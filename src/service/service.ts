@@ -41,6 +41,8 @@ export interface ServiceOptions {
 interface Started {
   readonly id: string;
   readonly component: Component;
+  /** A usage exporter's delivery worker: drained and stopped with the others, in parallel. */
+  readonly worker?: DeliveryWorker;
 }
 
 /**
@@ -57,6 +59,7 @@ export class Service {
   private usageStore: UsageStore | undefined;
   private connector: UsageConnector | undefined;
   private stopRequested: ((reason: string) => void) | undefined;
+  private failure: string | undefined;
   private readonly stopReason: Promise<string>;
 
   constructor(
@@ -115,8 +118,14 @@ export class Service {
     }
   }
 
-  requestShutdown(reason: string): void {
+  requestShutdown(reason: string, options?: { readonly failed?: boolean }): void {
+    if (options?.failed === true) this.failure ??= reason;
     this.stopRequested?.(reason);
+  }
+
+  /** Why the service stopped because it could not go on metering (a failed commit), if it did. */
+  get failedReason(): string | undefined {
+    return this.failure;
   }
 
   async shutdown(reason = 'shutdown requested'): Promise<void> {
@@ -135,7 +144,7 @@ export class Service {
         if (!this.provider) throw new MeterbridgeError('MB_SERVICE', 'the MeterProvider is not built yet');
         return this.provider;
       },
-      requestShutdown: (reason) => this.requestShutdown(reason),
+      requestShutdown: (reason, options) => this.requestShutdown(reason, options),
       readiness: () => this.readiness(),
     };
   }
@@ -239,16 +248,7 @@ export class Service {
       });
       worker.start();
       this.workers.set(id, worker);
-      this.started.push({
-        id,
-        component: {
-          start: async () => {},
-          shutdown: async () => {
-            await drain(worker, this.options.drainTimeoutMs ?? 10_000);
-            await worker.stop(this.options.drainTimeoutMs ?? 10_000); // also shuts the exporter down
-          },
-        },
-      });
+      this.started.push({ id, component: { start: async () => {}, shutdown: async () => {} }, worker });
     }
     for (const { id, exporter } of metricsExporters) {
       await exporter.start(host);
@@ -277,30 +277,53 @@ export class Service {
     }
   }
 
-  /** Reverse start order: receivers, connector, exporters (drain), provider, extensions. */
+  /**
+   * Reverse start order: receivers, connector, exporters (drain), provider, extensions. The usage exporters
+   * drain and stop all at once within one budget (`drainTimeoutMs`, default 10 s), so a shutdown takes the
+   * budget once however many backends hang, and stays inside a pod's termination grace period.
+   */
   private async stopAll(): Promise<void> {
     const extensions = this.started.filter((s) => this.config.extensions.includes(s.id));
-    const others = this.started.filter((s) => !this.config.extensions.includes(s.id));
-    for (const { id, component } of others.reverse()) {
-      try {
-        await component.shutdown();
-      } catch (err) {
-        this.log.error({ err, component: id }, 'shutdown failed');
+    const others = this.started.filter((s) => !this.config.extensions.includes(s.id)).reverse();
+    const budgetMs = this.options.drainTimeoutMs ?? 10_000;
+    let i = 0;
+    while (i < others.length) {
+      const { id, component, worker } = others[i] as Started;
+      if (worker === undefined) {
+        await this.stopOne(id, () => component.shutdown());
+        i++;
+        continue;
       }
+      // The usage exporters were started together: stop the run of them together.
+      const batch: Array<{ id: string; worker: DeliveryWorker }> = [];
+      for (; i < others.length && others[i]?.worker !== undefined; i++) {
+        batch.push({ id: (others[i] as Started).id, worker: (others[i] as Started).worker as DeliveryWorker });
+      }
+      const deadline = Date.now() + budgetMs;
+      await Promise.all(
+        batch.map(({ id: wid, worker: w }) =>
+          this.stopOne(wid, async () => {
+            await drain(w, Math.max(0, deadline - Date.now()));
+            await w.stop(Math.max(0, deadline - Date.now())); // also shuts the exporter down
+          }),
+        ),
+      );
     }
     try {
       await this.provider?.shutdown();
     } catch (err) {
       this.log.error({ err }, 'MeterProvider shutdown failed');
     }
-    for (const { id, component } of extensions.reverse()) {
-      try {
-        await component.shutdown();
-      } catch (err) {
-        this.log.error({ err, component: id }, 'shutdown failed');
-      }
-    }
+    for (const { id, component } of extensions.reverse()) await this.stopOne(id, () => component.shutdown());
     this.started.length = 0;
+  }
+
+  private async stopOne(id: string, stop: () => Promise<void>): Promise<void> {
+    try {
+      await stop();
+    } catch (err) {
+      this.log.error({ err, component: id }, 'shutdown failed');
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { loadConfigString } from '../config/load-config.js';
+import { defaultRegistry } from '../service/default-registry.js';
 import { createLogger } from './logger.js';
 
 function capture() {
@@ -52,5 +54,43 @@ describe('createLogger', () => {
     const { lines, stream } = capture();
     createLogger({ level: 'info', destination: stream }).info({ n: 1 }, 'hello');
     expect(JSON.parse(lines.join(''))).toMatchObject({ level: 'info', service: 'meterbridge', n: 1, msg: 'hello' });
+  });
+
+  it('never logs a value substituted from ${file:…} or ${env:…}, whatever field holds it', () => {
+    const fileText = 'https://billing.example.com/hooks/tok-9f8e7d6c5b4a';
+    const config = loadConfigString(
+      `receivers: { simulator: {} }
+connectors: { usage: {} }
+exporters:
+  http/hook: { endpoint: "\${file:endpoint.txt}", bearer_token: "\${env:HOOK_TOKEN}" }
+extensions: { storage: { path: ":memory:" } }
+service:
+  extensions: [storage]
+  pipelines:
+    metrics: { receivers: [simulator], exporters: [usage] }
+    usage: { receivers: [usage], exporters: [http/hook] }
+  telemetry: { logs: { level: "\${env:LEVEL}" } }
+`,
+      defaultRegistry(),
+      {
+        env: { HOOK_TOKEN: 'hook-token-0123456789', LEVEL: 'info' },
+        readFile: () => `${fileText}\n`,
+      },
+    );
+    const { lines, stream } = capture();
+    const log = createLogger({
+      level: 'info',
+      destination: stream,
+      ...(config.secrets ? { secrets: config.secrets } : {}),
+    });
+    const endpoint = (config.components.get('http/hook')?.config as { endpoint: string }).endpoint;
+    log.info({ endpoint, target: { url: endpoint } }, `posting to ${endpoint} with "hook-token-0123456789"`);
+    log.warn({ err: new Error(`connect ECONNREFUSED ${endpoint}`) }, 'request failed');
+    const out = lines.join('');
+    expect(out).not.toContain('tok-9f8e7d6c5b4a');
+    expect(out).not.toContain('hook-token-0123456789');
+    expect(out).toContain('[REDACTED]');
+    // A short word from the environment (the log level) is not a secret: lines stay readable.
+    expect(out).toContain('"level":"info"');
   });
 });

@@ -36,6 +36,11 @@ export interface LoggerSettings {
   readonly format?: LogFormat;
   /** Where to write; default stderr so that stdout stays clean for command output (tables, JSON). */
   readonly destination?: NodeJS.WritableStream | number;
+  /**
+   * Texts removed from every line whatever field holds them (the config's `${file:…}` and `${env:…}` values:
+   * `LoadedConfig.secrets`), as written and as JSON escapes them.
+   */
+  readonly secrets?: ReadonlySet<string>;
 }
 
 /**
@@ -52,6 +57,9 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     // pino-pretty reads numeric levels; JSON lines say the level's name.
     ...(pretty ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    ...(settings.secrets !== undefined && settings.secrets.size > 0
+      ? { hooks: { streamWrite: scrubber(settings.secrets) } }
+      : {}),
   };
   const destination = settings.destination ?? 2;
   const sink: DestinationStream | NodeJS.WritableStream =
@@ -75,6 +83,18 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
 
 function isTty(fd: number): boolean {
   return (fd === 1 ? process.stdout.isTTY : fd === 2 ? process.stderr.isTTY : false) === true;
+}
+
+/** Replaces each secret (raw and JSON-escaped) in a serialized log line with `[REDACTED]`, longest first. */
+function scrubber(secrets: ReadonlySet<string>): (line: string) => string {
+  const forms = [...new Set([...secrets].flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]
+    .filter((s) => s.length > 0)
+    .sort((a, b) => b.length - a.length);
+  return (line) => {
+    let out = line;
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join('[REDACTED]');
+    return out;
+  };
 }
 
 /** A logger that writes nothing (tests, library use). */

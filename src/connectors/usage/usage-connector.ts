@@ -392,6 +392,6 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.state = 'failed';
     if (this.timer) clearInterval(this.timer);
     this.log.error({ err }, 'committing a window failed: stopping; a restart resumes from the last committed window');
-    this.host?.requestShutdown('usage connector: window commit failed');
+    this.host?.requestShutdown('usage connector: window commit failed', { failed: true });
   }
 }

@@ -8,7 +8,8 @@ import { SqliteUsageStore } from '../../extensions/storage/sqlite-store.js';
 import { makeRecord, makeWindowRecords } from '../../extensions/storage/testdata/make-record.js';
 import { DeliveryWorker } from '../helper/delivery-worker.js';
 import { fileExporterFactory } from './factory.js';
-import { FileExporter } from './file-exporter.js';
+import { FileExporter, type OpenFile } from './file-exporter.js';
+import { open } from 'node:fs/promises';
 
 const T0 = Date.UTC(2026, 0, 1);
 const GOLDEN = new URL('./testdata/records.jsonl', import.meta.url);
@@ -104,4 +105,69 @@ describe('FileExporter after a crash', () => {
     expect(lines).toHaveLength(3);
     expect(lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['a', 'b', record.id]);
   });
+});
+
+/**
+ * A disk that fills up in the middle of an append: the first `appendFile` writes half of what it was given,
+ * then fails with ENOSPC (as write(2) does on a full filesystem); `truncate` fails too when told to.
+ */
+function fullDisk(options: { failTruncate: boolean }): { openFile: OpenFile; faults: number } {
+  const state = { faults: 0, armed: true, truncateArmed: options.failTruncate };
+  const openFile = (async (...args: Parameters<OpenFile>) => {
+    const handle = await open(...args);
+    return new Proxy(handle, {
+      get(target, key, receiver) {
+        if (key === 'appendFile' && state.armed) {
+          return async (data: string) => {
+            state.armed = false;
+            state.faults++;
+            await target.write(Buffer.from(data).subarray(0, Math.floor(Buffer.byteLength(data) / 2)));
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          };
+        }
+        if (key === 'truncate' && state.truncateArmed) {
+          return async () => {
+            state.truncateArmed = false;
+            throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
+          };
+        }
+        const value = Reflect.get(target, key, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }) as OpenFile;
+  return {
+    openFile,
+    get faults() {
+      return state.faults;
+    },
+  };
+}
+
+describe('FileExporter on a full disk', () => {
+  const ids = (path: string) =>
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+
+  for (const failTruncate of [false, true]) {
+    it(`writes whole lines or nothing when ENOSPC cuts an append half-way${failTruncate ? ' and the cut-back fails too' : ''}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mb-file-enospc-'));
+      const path = join(dir, 'records.jsonl');
+      const first = makeWindowRecords(T0, 3);
+      const second = makeWindowRecords(T0 + 60_000, 4);
+      await new FileExporter(path).push(first, live());
+      const disk = fullDisk({ failTruncate });
+      const exporter = new FileExporter(path, { openFile: disk.openFile });
+      await expect(exporter.push(second, live())).rejects.toThrow(TransientError);
+      expect(disk.faults).toBe(1);
+      if (!failTruncate) expect(ids(path)).toEqual(first.map((r) => r.id));
+      // The delivery helper retries the same batch: it follows the last whole line, once.
+      await exporter.push(second, live());
+      const text = readFileSync(path, 'utf8');
+      expect(text.endsWith('\n')).toBe(true);
+      expect(ids(path)).toEqual([...first, ...second].map((r) => r.id));
+    });
+  }
 });

@@ -31,7 +31,8 @@ class StorageExtension implements Component {
 
   async start(): Promise<void> {
     if (this.opened) return;
-    this.opened = SqliteUsageStore.open(this.config.path);
+    // The one writer of this store (writer-lock.ts): a second `run` on the same file is refused here.
+    this.opened = SqliteUsageStore.open(this.config.path, { writer: true });
     this.settings.logger.info({ path: this.config.path, retentionMs: this.config.retention }, 'state store opened');
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), Math.min(HOUR, Math.max(1000, this.config.retention)));

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { StorageError } from '../../component/errors.js';
+import { StorageError, StoreLockedError } from '../../component/errors.js';
 import type { EpochMs } from '../../metering/types.js';
 import {
   decodeOpenState,
@@ -12,6 +12,7 @@ import {
   type RecordRow,
   recordFromRow,
 } from './row-codec.js';
+import { checkIntegrity, damagedStore, isDamagedStoreError } from './integrity-check.js';
 import { prepareSchema } from './schema.js';
 import { SeriesRows } from './series-rows.js';
 import type {
@@ -24,6 +25,7 @@ import type {
   UsageStore,
   WindowCommit,
 } from './usage-store.js';
+import { readWriter, thisWriter, WriterLock } from './writer-lock.js';
 
 /** Rows per multi-row INSERT of records (× 6 columns stays far below SQLite's 32,766 parameters). */
 const ROWS_PER_INSERT = 64;
@@ -78,7 +80,11 @@ export class SqliteUsageStore implements UsageStore {
     return statement;
   }
 
-  private constructor(db: DatabaseSync, path: string) {
+  private constructor(
+    db: DatabaseSync,
+    path: string,
+    private readonly lock: WriterLock | undefined,
+  ) {
     this.db = db;
     this.path = path;
     this.seriesRows = new SeriesRows(path, (sql) => this.prepared(sql));
@@ -104,19 +110,46 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  /** Opens (and creates) the store at `path`; `':memory:'` gives a private in-memory store. */
-  static open(path: string): SqliteUsageStore {
+  /**
+   * Opens (and creates) the store at `path`; `':memory:'` gives a private in-memory store. Every open checks
+   * the file (`PRAGMA quick_check`, see integrity-check.ts) and refuses a damaged one. With `writer`, the
+   * writer lock is taken first (writer-lock.ts; a string names the command holding it): a store another process writes is refused with
+   * StoreLockedError naming that process, before anything is read or migrated.
+   */
+  static open(path: string, options: { writer?: boolean | string } = {}): SqliteUsageStore {
     let db: DatabaseSync | undefined;
+    let lock: WriterLock | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (options.writer) lock = WriterLock.acquire(path, () => readWriter(path));
       db = new DatabaseSync(path);
+      db.exec('PRAGMA busy_timeout = 5000');
+      checkIntegrity(db, path);
       prepareSchema(db, path);
-      return new SqliteUsageStore(db, path);
+      const store = new SqliteUsageStore(db, path, lock);
+      if (options.writer) {
+        const command = typeof options.writer === 'string' ? options.writer : undefined;
+        store.setMeta('writer', JSON.stringify(thisWriter(command)));
+      }
+      return store;
     } catch (err) {
       db?.close();
-      if (err instanceof StorageError) throw err;
+      lock?.release();
+      if (err instanceof StorageError || err instanceof StoreLockedError) throw err;
+      if (isDamagedStoreError(err)) throw damagedStore(path, (err as Error).message, err);
       throw new StorageError(`${path}: cannot open the state store: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** A value of the `meta` table (`schema_version`, `writer`, `created_by`), or undefined. */
+  meta(key: string): string | undefined {
+    return (this.prepared('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.prepared(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
   }
 
   /** Open states: replaced whole, or changed by a delta (upsert / delete by resource). */
@@ -444,7 +477,12 @@ export class SqliteUsageStore implements UsageStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      if (this.lock !== undefined) this.prepared("DELETE FROM meta WHERE key = 'writer'").run();
+    } finally {
+      this.db.close();
+      this.lock?.release();
+    }
   }
 
   private cursor(exporter: string): CursorRow {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../component/errors.js';
@@ -77,5 +78,22 @@ describe('loadScenario', () => {
   it('lists and loads the built-in scenarios by name', () => {
     expect(builtInScenarios()).toContain('ai-cloud');
     expect(loadScenario('ai-cloud').tenants.length).toBeGreaterThan(5);
+  });
+
+  it('never echoes the lines of a file that is not a scenario (scenario: /etc/shadow)', () => {
+    const shadow = 'root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n';
+    const lines = errorLines(() => parseScenario(shadow, 'shadow'));
+    const text = lines.join('\n');
+    expect(text).toContain('shadow: 2 unknown keys that are not names (not shown: is this a scenario file?)');
+    expect(text).not.toContain('hashhash');
+    expect(text).not.toContain('daemon');
+  });
+
+  it('bounds counts that would run the simulator out of memory', () => {
+    const text = readFileSync(testdata('tiny.yaml'), 'utf8').replace(/count: \d+/g, 'count: 100000000');
+    expect(text).toContain('count: 100000000');
+    expect(errorLines(() => parseScenario(text, 'big.yaml')).join('\n')).toMatch(
+      /big\.yaml: node_pools\[\d+\]\.count: at most 20,000 nodes/,
+    );
   });
 });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ScenarioError } from '../../component/errors.js';
+import { showableKeys } from '../../config/config-path.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';
 
 const BUILT_IN = /^[a-z0-9][a-z0-9-]*$/;
@@ -38,7 +39,14 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) lines.push(`${formatPath([...issue.path, key])}: unknown key`);
+      const { shown, hidden } = showableKeys(issue.keys);
+      for (const key of shown) lines.push(`${formatPath([...issue.path, key])}: unknown key`);
+      if (hidden > 0) {
+        const where = formatPath(issue.path);
+        lines.push(
+          `${where === '' ? '' : `${where}: `}${hidden} unknown key${hidden === 1 ? '' : 's'} that ${hidden === 1 ? 'is not a name' : 'are not names'} (not shown: is this a scenario file?)`,
+        );
+      }
     } else {
       const path = formatPath(issue.path);
       lines.push(path === '' ? issue.message : `${path}: ${issue.message}`);

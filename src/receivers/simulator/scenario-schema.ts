@@ -7,6 +7,14 @@ import type { MsRange } from './random.js';
 
 const positiveInt = () =>
   z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+
+/**
+ * Bounds that keep a scenario inside the simulator's memory (each node, PVC and job is an object held in the
+ * timeline): the scale benchmark's 10,000 nodes and 2,000 tenants fit with room to spare; `count: 100000000`
+ * would run the process out of heap before the first window.
+ */
+export const SCENARIO_LIMITS = { nodes: 20_000, pvcsPerEntry: 1_000, loadBalancers: 1_000, jobsPerHour: 3_600 };
+const atMost = (n: number, what: string) => ({ error: `at most ${n.toLocaleString('en-US')} ${what}` });
 const countInt = () =>
   z.int({ error: 'expected a non-negative integer' }).nonnegative({ error: 'expected a non-negative integer' });
 const positiveNumber = () =>
@@ -79,7 +87,9 @@ const containerExtra = () => z.strictObject({ probability: probability(), cpu: c
 const jobSchema = z.strictObject({
   name: dnsLabel().default('job'),
   pool: z.string({ error: 'expected a node pool name' }),
-  rate_per_hour: positiveNumber().optional(),
+  rate_per_hour: positiveNumber()
+    .max(SCENARIO_LIMITS.jobsPerHour, atMost(SCENARIO_LIMITS.jobsPerHour, 'per hour'))
+    .optional(),
   at: z.array(duration()).optional(),
   duration: durationRange(),
   scheduling_delay: durationRange().prefault('0s..15s'),
@@ -94,7 +104,7 @@ const jobSchema = z.strictObject({
 
 const pvcSchema = z.strictObject({
   name: dnsLabel().default('data'),
-  count: positiveInt().default(1),
+  count: positiveInt().max(SCENARIO_LIMITS.pvcsPerEntry, atMost(SCENARIO_LIMITS.pvcsPerEntry, 'PVCs')).default(1),
   size: memory(),
   storage_class: z.string().min(1),
   created_after: durationRange().prefault('0s..1m'),
@@ -103,7 +113,9 @@ const pvcSchema = z.strictObject({
 });
 
 const loadBalancerSchema = z.strictObject({
-  count: countInt().default(1),
+  count: countInt()
+    .max(SCENARIO_LIMITS.loadBalancers, atMost(SCENARIO_LIMITS.loadBalancers, 'load balancers'))
+    .default(1),
   created_after: durationRange().prefault('0s..2m'),
   provisioning_delay: durationRange().prefault('20s..90s'),
   churn: z.strictObject({ rate_per_day: positiveNumber(), lifetime: durationRange() }).optional(),
@@ -139,7 +151,7 @@ const nodePoolSchema = z.strictObject({
   memory: memory(),
   capacity_type: z.enum(['spot', 'on-demand'], { error: 'expected spot or on-demand' }),
   zone: z.string().min(1),
-  count: positiveInt(),
+  count: positiveInt().max(SCENARIO_LIMITS.nodes, atMost(SCENARIO_LIMITS.nodes, 'nodes')),
   dedicated_to: z.string().optional(),
   churn: z
     .strictObject({ mean_interval: duration(), replacement_delay: durationRange().prefault('1m..5m') })
@@ -192,6 +204,9 @@ export const scenarioSchema = z
           issue([...at, 'gpus'], 'GPU jobs on shared time-sliced pools are not modelled');
       }
     });
+    const nodes = s.node_pools.reduce((sum, p) => sum + p.count, 0);
+    if (nodes > SCENARIO_LIMITS.nodes)
+      issue(['node_pools'], `${nodes} nodes in all; at most ${SCENARIO_LIMITS.nodes.toLocaleString('en-US')}`);
     s.node_pools.forEach((p, i) => {
       const at = ['node_pools', i];
       if (s.node_pools.findIndex((o) => o.name === p.name) !== i)

@@ -49,7 +49,7 @@ export class SimulatorReceiver implements HoldingsReceiver {
     this.loop = this.run(host).catch((err: unknown) => {
       this.state = 'failed';
       this.logger.error({ err }, 'simulation failed');
-      host.requestShutdown(`simulator failed: ${(err as Error).message}`);
+      host.requestShutdown(`simulator failed: ${(err as Error).message}`, { failed: true });
     });
   }
 
