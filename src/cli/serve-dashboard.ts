@@ -21,6 +21,7 @@ export async function serveDashboard(
     port,
     source: {
       store: () => db,
+      storePath: () => db.path,
       readiness: () => ({ state: 'stopped', storeOpen: true, receivers: [], outbox: db.status() }),
     },
     ...(book ? { book } : {}),
