@@ -26,6 +26,8 @@ export interface QueryRunner {
 export interface QueryStats {
   /** Queries a worker started. */
   started: number;
+  /** Waiting for a worker now. */
+  queued: number;
   answered: number;
   /** Refused because the queue was full. */
   busy: number;
@@ -75,7 +77,15 @@ export class QueryPool implements QueryRunner {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
-  private readonly counts: QueryStats = { started: 0, answered: 0, busy: 0, droppedQueued: 0, aborted: 0, timedOut: 0 };
+  private readonly counts: QueryStats = {
+    started: 0,
+    queued: 0,
+    answered: 0,
+    busy: 0,
+    droppedQueued: 0,
+    aborted: 0,
+    timedOut: 0,
+  };
 
   constructor(private readonly o: QueryPoolOptions) {
     for (let i = 0; i < o.threads; i++) {
@@ -84,7 +94,7 @@ export class QueryPool implements QueryRunner {
   }
 
   stats(): QueryStats {
-    return { ...this.counts };
+    return { ...this.counts, queued: this.queue.length };
   }
 
   run(query: DashboardQuery, signal: AbortSignal): Promise<string> {
@@ -233,7 +243,15 @@ export class QueryPool implements QueryRunner {
  * demo). The rollups keep each one short; a production store (a file) always gets a `QueryPool`.
  */
 export class InlineQueries implements QueryRunner {
-  private readonly counts: QueryStats = { started: 0, answered: 0, busy: 0, droppedQueued: 0, aborted: 0, timedOut: 0 };
+  private readonly counts: QueryStats = {
+    started: 0,
+    queued: 0,
+    answered: 0,
+    busy: 0,
+    droppedQueued: 0,
+    aborted: 0,
+    timedOut: 0,
+  };
   private closed = false;
 
   constructor(private readonly answer: (query: DashboardQuery) => string) {}

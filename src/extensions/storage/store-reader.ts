@@ -63,8 +63,7 @@ export class StoreReader {
 
   loadCheckpointTime(): EpochMs | undefined {
     const row = this.prepared('SELECT last_closed_end FROM checkpoint WHERE id = 1').get() as
-      | { last_closed_end: number }
-      | undefined;
+      { last_closed_end: number } | undefined;
     return row?.last_closed_end;
   }
 
@@ -114,8 +113,7 @@ export class StoreReader {
     let series = this.seriesById.get(id);
     if (series === undefined) {
       const row = this.prepared('SELECT key, meter, tenant, attributes, unit FROM series WHERE id = ?').get(id) as
-        | { key: string; meter: string; tenant: string; attributes: string; unit: string }
-        | undefined;
+        { key: string; meter: string; tenant: string; attributes: string; unit: string } | undefined;
       if (row === undefined) throw new StorageError(`${this.path}: series ${id} is missing`);
       series = { ...row, attributes: Object.freeze(JSON.parse(row.attributes) as Record<string, string>) };
       this.seriesById.set(id, series);
