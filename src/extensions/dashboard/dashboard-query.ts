@@ -31,10 +31,12 @@ export interface QuerySource extends UsageReader {
 }
 
 /** A store as a query source (the in-thread path, for a store the workers cannot open, e.g. `:memory:`). */
-export function storeQuerySource(store: UsageStore): QuerySource {
+export function storeQuerySource(store: UsageStore & Partial<Pick<UsageReader, 'usageByBucket'>>): QuerySource {
+  const byBucket = store.usageByBucket?.bind(store);
   return {
     loadCheckpointTime: () => store.loadCheckpointTime(),
     usageBySeries: (range) => store.usageBySeries(range),
+    ...(byBucket ? { usageByBucket: byBucket } : {}),
     lastDeadLetters: () => {
       const last = new Map<string, LastDeadLetter>();
       for (const d of store.deadLetters()) {

@@ -16,6 +16,12 @@ import type { PriceBook } from '../../report/price-book-schema.js';
 export interface UsageReader {
   loadCheckpointTime(): EpochMs | undefined;
   usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[];
+  /** Usage per UTC-aligned bucket in one pass (the rollups); without it, one `usageBySeries` per bucket. */
+  usageByBucket?(
+    range: { from: EpochMs; to: EpochMs },
+    bucketMs: number,
+    o: { meter: string },
+  ): Map<EpochMs, SeriesUsage[]>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -214,11 +220,12 @@ export function gpuHoursBySku(
   if (count > MAX_BUCKETS) throw new RangeError(`${count} buckets: more than ${MAX_BUCKETS}; give a larger bucket`);
   const buckets: EpochMs[] = [];
   const bySku = new Map<string, bigint[]>();
+  const byBucket = store.usageByBucket?.({ from, to }, bucketMs, { meter: 'gpu_hours' });
   for (let i = 0; i < count; i++) {
     const start = first + i * bucketMs;
     buckets.push(start);
     const range = { from: Math.max(start, from), to: Math.min(start + bucketMs, to) };
-    for (const u of store.usageBySeries(range)) {
+    for (const u of byBucket ? (byBucket.get(start) ?? []) : store.usageBySeries(range)) {
       if (u.meter !== 'gpu_hours' || (q.tenant !== undefined && u.tenant !== q.tenant)) continue;
       const sku = skuOf(u.attributes);
       let row = bySku.get(sku);

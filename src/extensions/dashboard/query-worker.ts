@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReadAborted } from '../storage/rollups.js';
 import { StoreReader } from '../storage/store-reader.js';
@@ -21,6 +22,15 @@ export type QueryReply =
   | { readonly id: number; readonly error: string; readonly reason: 'aborted' | 'bad_request' | 'failed' };
 
 const data = workerData as QueryWorkerData;
+// On Linux a nice value is per thread: this reader yields the CPU to the bridge's event loop (window closes,
+// delivery, /healthz) whenever both want it.
+if (process.platform === 'linux') {
+  try {
+    setPriority(19);
+  } catch {
+    // not permitted here: the reader runs at the process's priority
+  }
+}
 const abort = new Int32Array(data.abort);
 const reader = StoreReader.open(data.path);
 
@@ -29,6 +39,7 @@ parentPort?.on('message', (request: QueryRequest) => {
   const source: QuerySource = {
     loadCheckpointTime: () => reader.loadCheckpointTime(),
     usageBySeries: (range) => reader.usageBySeries(range, { aborted }),
+    usageByBucket: (range, bucketMs, o) => reader.usageByBucket(range, bucketMs, { ...o, aborted }),
     lastDeadLetters: () => reader.lastDeadLetters(),
   };
   let reply: QueryReply;

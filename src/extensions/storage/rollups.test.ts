@@ -85,6 +85,25 @@ describe('usage rollups', () => {
     expect(brief(store.usageBySeries({ from: day, to: day + DAY_MS }))).toEqual(bruteForce(path, day, day + DAY_MS));
   });
 
+  it('give per bucket exactly what one read per bucket gives, for every bucket size', () => {
+    const end = T0 + windows * WINDOW;
+    for (const bucketMs of [60_000, 15 * 60_000, HOUR_MS, 6 * HOUR_MS, DAY_MS]) {
+      for (const [from, to] of [
+        [T0, end],
+        [T0 + 7 * 60_000, end - 11 * 60_000],
+      ] as const) {
+        const byBucket = store.usageByBucket({ from, to }, bucketMs);
+        const first = Math.floor(from / bucketMs) * bucketMs;
+        for (let start = first; start < to; start += bucketMs) {
+          const one = store.usageBySeries({ from: Math.max(start, from), to: Math.min(start + bucketMs, to) });
+          expect(brief(byBucket.get(start) ?? [])).toEqual(brief(one));
+        }
+        const gpuOnly = store.usageByBucket({ from, to }, bucketMs, { meter: 'cpu_core_hours' });
+        expect(gpuOnly.size).toBe(0);
+      }
+    }
+  });
+
   it('are written by the window commit: the hourly sums are there without reading the records', () => {
     const db = new DatabaseSync(path, { readOnly: true });
     const hourly = db.prepare('SELECT count(*) AS n, sum(records) AS r FROM usage_hourly').get();

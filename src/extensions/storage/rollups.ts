@@ -67,6 +67,8 @@ INSERT INTO meta (key, value) SELECT '${THROUGH_KEY}', CAST(max(bucket) AS TEXT)
 ${FOLD_HOURS.replace('bucket >= ? AND bucket < ?', `bucket < (SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${THROUGH_KEY}')`)};
 `;
 
+const METER_FILTER = 'series_id IN (SELECT id FROM series WHERE meter = ?)';
+
 /** Checked every this many rows: a reader gives up between rows when asked to. */
 const CHECK_EVERY = 2048;
 
@@ -76,6 +78,8 @@ export class ReadAborted extends Error {}
 export interface RollupReadOptions {
   /** True once the read should stop. Checked every few thousand rows. */
   readonly aborted?: () => boolean;
+  /** Only the series of this meter. */
+  readonly meter?: string;
 }
 
 interface Sum {
@@ -118,30 +122,63 @@ export class UsageRollups {
    * full days from `usage_daily`, full hours from `usage_hourly`, the rest from `records`.
    */
   usageBySeries(range: { from?: EpochMs; to?: EpochMs }, o: RollupReadOptions = {}): SeriesUsage[] {
+    const sums = new Map<number, Sum>();
+    this.collect(range, undefined, o, (_, id, nanos, records) => add(sums, id, nanos, records));
+    return this.usageOf(sums);
+  }
+
+  /**
+   * The same per UTC-aligned bucket of `bucketMs` (a bucket holds the windows that start in it): one pass over
+   * the range, whatever the number of buckets. Hourly rows serve buckets of whole hours, daily rows buckets of
+   * whole days; shorter buckets read the records. Returns the buckets that have usage, by their start.
+   */
+  usageByBucket(
+    range: { from: EpochMs; to: EpochMs },
+    bucketMs: number,
+    o: RollupReadOptions = {},
+  ): Map<EpochMs, SeriesUsage[]> {
+    const buckets = new Map<EpochMs, Map<number, Sum>>();
+    this.collect(range, bucketMs, o, (time, id, nanos, records) => {
+      const start = floorTo(time, bucketMs);
+      let sums = buckets.get(start);
+      if (sums === undefined) buckets.set(start, (sums = new Map()));
+      add(sums, id, nanos, records);
+    });
+    return new Map([...buckets].map(([start, sums]) => [start, this.usageOf(sums)]));
+  }
+
+  /** Feeds `sink` every sum of the range, each with a time inside the bucket it may go to (`bucketMs`). */
+  private collect(
+    range: { from?: EpochMs; to?: EpochMs },
+    bucketMs: number | undefined,
+    o: RollupReadOptions,
+    sink: Sink,
+  ) {
     const from = range.from ?? Number.MIN_SAFE_INTEGER;
     const to = range.to ?? Number.MAX_SAFE_INTEGER;
-    const sums = new Map<number, Sum>();
-    if (from < to) {
-      const h1 = ceilTo(from, HOUR_MS);
-      const h2 = floorTo(to, HOUR_MS);
-      if (h1 >= h2) this.addRecords(sums, from, to, o);
-      else {
-        const d1 = ceilTo(from, DAY_MS);
-        const d2 = floorTo(to, DAY_MS);
-        this.addRecords(sums, from, h1, o);
-        if (d1 < d2) {
-          // Days hold the hours before `through`; the hours after it are still only hourly rows.
-          const through = this.dailyThrough() ?? Number.MIN_SAFE_INTEGER;
-          this.addRollup(sums, 'usage_hourly', HOUR_MS, h1, d1, o);
-          this.addRollup(sums, 'usage_daily', DAY_MS, d1, d2, o, through);
-          this.addRollup(sums, 'usage_hourly', HOUR_MS, Math.max(d1, through), d2, o);
-          this.addRollup(sums, 'usage_hourly', HOUR_MS, d2, h2, o);
-        } else {
-          this.addRollup(sums, 'usage_hourly', HOUR_MS, h1, h2, o);
-        }
-        this.addRecords(sums, h2, to, o);
-      }
+    if (!(from < to)) return;
+    const hours = bucketMs === undefined || bucketMs % HOUR_MS === 0;
+    const days = bucketMs === undefined || bucketMs % DAY_MS === 0;
+    const h1 = ceilTo(from, HOUR_MS);
+    const h2 = floorTo(to, HOUR_MS);
+    if (!hours || h1 >= h2) return this.addRecords(sink, from, to, o);
+    this.addRecords(sink, from, h1, o);
+    const d1 = ceilTo(from, DAY_MS);
+    const d2 = floorTo(to, DAY_MS);
+    if (days && d1 < d2) {
+      // Days hold the hours before `through`; the hours after it are still only hourly rows.
+      const through = this.dailyThrough() ?? Number.MIN_SAFE_INTEGER;
+      this.addRollup(sink, 'usage_hourly', HOUR_MS, h1, d1, o);
+      this.addRollup(sink, 'usage_daily', DAY_MS, d1, d2, o, through);
+      this.addRollup(sink, 'usage_hourly', HOUR_MS, Math.max(d1, through), d2, o);
+      this.addRollup(sink, 'usage_hourly', HOUR_MS, d2, h2, o);
+    } else {
+      this.addRollup(sink, 'usage_hourly', HOUR_MS, h1, h2, o);
     }
+    this.addRecords(sink, h2, to, o);
+  }
+
+  private usageOf(sums: Map<number, Sum>): SeriesUsage[] {
     return [...sums]
       .map(([id, s]) => {
         const series = this.seriesOf(id);
@@ -158,26 +195,30 @@ export class UsageRollups {
       .sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
   }
 
-  private addRecords(sums: Map<number, Sum>, from: EpochMs, to: EpochMs, o: RollupReadOptions, only?: number): void {
+  private addRecords(sink: Sink, from: EpochMs, to: EpochMs, o: RollupReadOptions, only?: number): void {
     if (!(from < to)) return;
     const rows = (
       only === undefined
-        ? this.prepared(
-            'SELECT series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ?',
-          ).iterate(from, to)
+        ? o.meter === undefined
+          ? this.prepared(
+              'SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ?',
+            ).iterate(from, to)
+          : this.prepared(
+              `SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ? AND ${METER_FILTER}`,
+            ).iterate(from, to, o.meter)
         : this.prepared(
-            'SELECT series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ? AND series_id = ?',
+            'SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ? AND series_id = ?',
           ).iterate(from, to, only)
-    ) as Iterable<{ series_id: number; nanos: string }>;
+    ) as Iterable<{ window_start: number; series_id: number; nanos: string }>;
     let n = 0;
     for (const row of rows) {
       if (++n % CHECK_EVERY === 0 && o.aborted?.()) throw new ReadAborted('read abandoned');
-      add(sums, row.series_id, BigInt(row.nanos), 1);
+      sink(row.window_start, row.series_id, BigInt(row.nanos), 1);
     }
   }
 
   private addRollup(
-    sums: Map<number, Sum>,
+    sink: Sink,
     table: 'usage_hourly' | 'usage_daily',
     size: number,
     from: EpochMs,
@@ -187,10 +228,12 @@ export class UsageRollups {
   ): void {
     if (!(from < to)) return;
     const statement = this.prepared(
-      `SELECT bucket, series_id, nanos, records FROM ${table} WHERE bucket >= ? AND bucket < ?`,
+      `SELECT bucket, series_id, nanos, records FROM ${table} WHERE bucket >= ? AND bucket < ?${o.meter === undefined ? '' : ` AND ${METER_FILTER}`}`,
     );
     statement.setReadBigInts(true);
-    const rows = statement.iterate(from, to) as Iterable<{
+    const rows = (
+      o.meter === undefined ? statement.iterate(from, to) : statement.iterate(from, to, o.meter)
+    ) as Iterable<{
       bucket: bigint;
       series_id: bigint;
       nanos: bigint | number;
@@ -202,12 +245,15 @@ export class UsageRollups {
       if (++n % CHECK_EVERY === 0 && o.aborted?.()) throw new ReadAborted('read abandoned');
       // A REAL sum (left int64): recomputed from the records below.
       if (typeof row.nanos !== 'bigint') inexact.push([Number(row.bucket), Number(row.series_id)]);
-      else add(sums, Number(row.series_id), row.nanos, Number(row.records));
+      else sink(Number(row.bucket), Number(row.series_id), row.nanos, Number(row.records));
     }
     // (a day holds only the hours before `through`)
-    for (const [bucket, series] of inexact) this.addRecords(sums, bucket, Math.min(bucket + size, through), o, series);
+    for (const [bucket, series] of inexact) this.addRecords(sink, bucket, Math.min(bucket + size, through), o, series);
   }
 }
+
+/** Receives one sum: a time inside its bucket, the series row id, nanos and how many records. */
+type Sink = (time: EpochMs, seriesId: number, nanos: bigint, records: number) => void;
 
 function add(sums: Map<number, Sum>, id: number, nanos: bigint, records: number): void {
   const sum = sums.get(id);

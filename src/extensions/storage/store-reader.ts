@@ -71,6 +71,10 @@ export class StoreReader {
     return this.rollups.usageBySeries(range, o);
   }
 
+  usageByBucket(range: { from: EpochMs; to: EpochMs }, bucketMs: number, o?: RollupReadOptions) {
+    return this.rollups.usageByBucket(range, bucketMs, o);
+  }
+
   /** The most recently parked record of each exporter. */
   lastDeadLetters(): LastDeadLetter[] {
     // SQLite: the bare columns of a max() aggregate come from the row holding the max.
