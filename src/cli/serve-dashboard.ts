@@ -22,6 +22,7 @@ export async function serveDashboard(
     source: {
       store: () => db,
       storePath: () => db.path,
+      serviceFacts: () => ({ state: 'stopped', storeOpen: true, receivers: [] }),
       readiness: () => ({ state: 'stopped', storeOpen: true, receivers: [], outbox: db.status() }),
     },
     ...(book ? { book } : {}),

@@ -132,6 +132,16 @@ export class Service {
       },
       requestShutdown: (reason) => this.requestShutdown(reason),
       readiness: () => this.readiness(),
+      serviceFacts: () => this.serviceFacts(),
+    };
+  }
+
+  /** State, store and receivers' sync: no store read. */
+  serviceFacts(): Omit<Readiness, 'outbox'> {
+    return {
+      state: this.state,
+      storeOpen: this.usageStore !== undefined && this.state !== 'stopped',
+      receivers: this.receivers.map(({ id, receiver }) => ({ id, synced: receiver.synced?.() ?? true })),
     };
   }
 
@@ -143,12 +153,7 @@ export class Service {
     } catch {
       outbox = [];
     }
-    return {
-      state: this.state,
-      storeOpen: this.usageStore !== undefined && this.state !== 'stopped',
-      receivers: this.receivers.map(({ id, receiver }) => ({ id, synced: receiver.synced?.() ?? true })),
-      outbox,
-    };
+    return { ...this.serviceFacts(), outbox };
   }
 
   private settings(id: string) {

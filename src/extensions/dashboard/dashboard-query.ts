@@ -1,7 +1,7 @@
 import type { Readiness } from '../../component/component.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { LastDeadLetter } from '../storage/store-reader.js';
-import type { UsageStore } from '../storage/usage-store.js';
+import type { OutboxStatus, UsageStore } from '../storage/usage-store.js';
 import {
   gpuHoursBySku,
   tenantsView,
@@ -23,10 +23,14 @@ export type DashboardQuery =
       readonly tenant?: string;
     }
   | { readonly kind: 'unattributed' }
-  | { readonly kind: 'delivery'; readonly readiness: Readiness };
+  | { readonly kind: 'delivery'; readonly service: ServiceFacts };
 
-/** What the views read: usage (rollups) and the last dead letter per exporter. */
+/** The readiness facts only the running service knows; the outbox's are read with the query. */
+export type ServiceFacts = Omit<Readiness, 'outbox'>;
+
+/** What the views read: usage (rollups), the outbox's state and the last dead letter per exporter. */
 export interface QuerySource extends UsageReader {
+  outboxStatus(): OutboxStatus[];
   lastDeadLetters(): LastDeadLetter[];
 }
 
@@ -36,6 +40,7 @@ export function storeQuerySource(store: UsageStore & Partial<Pick<UsageReader, '
   return {
     loadCheckpointTime: () => store.loadCheckpointTime(),
     usageBySeries: (range) => store.usageBySeries(range),
+    outboxStatus: () => store.status(),
     ...(byBucket ? { usageByBucket: byBucket } : {}),
     lastDeadLetters: () => {
       const last = new Map<string, LastDeadLetter>();
@@ -60,17 +65,21 @@ export function answerQuery(query: DashboardQuery, source: QuerySource, o: ViewO
     case 'unattributed':
       return JSON.stringify(unattributedView(source));
     case 'delivery':
-      return JSON.stringify(deliveryView(query.readiness, source.lastDeadLetters()));
+      return JSON.stringify(deliveryView(query.service, source.outboxStatus(), source.lastDeadLetters()));
   }
 }
 
-function deliveryView(readiness: Readiness, lastDeadLetters: readonly LastDeadLetter[]) {
+function deliveryView(
+  readiness: ServiceFacts,
+  outbox: readonly OutboxStatus[],
+  lastDeadLetters: readonly LastDeadLetter[],
+) {
   const iso = (t: EpochMs | undefined) => (t === undefined ? null : new Date(t).toISOString());
   return {
     state: readiness.state,
     store_open: readiness.storeOpen,
     receivers: readiness.receivers,
-    exporters: readiness.outbox.map((o) => {
+    exporters: outbox.map((o) => {
       const last = lastDeadLetters.find((d) => d.exporter === o.exporter);
       return {
         exporter: o.exporter,

@@ -18,6 +18,8 @@ import { type DashboardCredentials, RequestGuard, SECURITY_HEADERS } from './req
 export interface DashboardSource {
   store(): UsageStore;
   readiness(): Readiness;
+  /** The service's facts without the outbox (no store read on the event loop); else `readiness` is used. */
+  serviceFacts?(): Omit<Readiness, 'outbox'>;
   /** The store's file, for the query workers' own read-only connections (undefined or `:memory:`: in-thread). */
   storePath?(): string | undefined;
 }
@@ -223,8 +225,12 @@ export class DashboardServer {
           ...(q.get('tenant') === null ? {} : { tenant: q.get('tenant') as string }),
         };
       }
-      case '/api/delivery':
-        return { kind: 'delivery', readiness: this.o.source.readiness() };
+      case '/api/delivery': {
+        // The outbox's lag is counted by the query, off the event loop; only the service's own facts go with it.
+        const source = this.o.source;
+        const service = source.serviceFacts ? source.serviceFacts() : withoutOutbox(source.readiness());
+        return { kind: 'delivery', service };
+      }
       case '/api/unattributed':
         return { kind: 'unattributed' };
       default:
@@ -270,4 +276,8 @@ function bucketMs(v: string): number {
   const ms = BUCKETS[v];
   if (ms === undefined) throw new BadRequest(`bucket: "${v}" is not one of ${Object.keys(BUCKETS).join(', ')}`);
   return ms;
+}
+
+function withoutOutbox(r: Readiness): Omit<Readiness, 'outbox'> {
+  return { state: r.state, storeOpen: r.storeOpen, receivers: r.receivers };
 }

@@ -42,6 +42,7 @@ class DashboardExtension implements Component {
       source: {
         store: () => host.store(),
         readiness: () => host.readiness(),
+        ...(host.serviceFacts ? { serviceFacts: () => host.serviceFacts!() } : {}),
         storePath: () => {
           const store = host.store() as { path?: unknown };
           return typeof store.path === 'string' ? store.path : undefined;

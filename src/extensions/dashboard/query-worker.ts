@@ -40,6 +40,7 @@ parentPort?.on('message', (request: QueryRequest) => {
     loadCheckpointTime: () => reader.loadCheckpointTime(),
     usageBySeries: (range) => reader.usageBySeries(range, { aborted }),
     usageByBucket: (range, bucketMs, o) => reader.usageByBucket(range, bucketMs, { ...o, aborted }),
+    outboxStatus: () => reader.outboxStatus(),
     lastDeadLetters: () => reader.lastDeadLetters(),
   };
   let reply: QueryReply;

@@ -3,7 +3,7 @@ import { StorageError } from '../../component/errors.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { StoredSeries } from './row-codec.js';
 import { type RollupReadOptions, UsageRollups } from './rollups.js';
-import type { SeriesUsage } from './usage-store.js';
+import type { OutboxStatus, SeriesUsage } from './usage-store.js';
 
 /** The latest dead letter of an exporter (what the dashboard's delivery table shows). */
 export interface LastDeadLetter {
@@ -73,6 +73,30 @@ export class StoreReader {
 
   usageByBucket(range: { from: EpochMs; to: EpochMs }, bucketMs: number, o?: RollupReadOptions) {
     return this.rollups.usageByBucket(range, bucketMs, o);
+  }
+
+  /** Per exporter: lag, cursor, dead letters, last error and delivery (what `UsageStore.status` gives). */
+  outboxStatus(): OutboxStatus[] {
+    const cursors = this.prepared(
+      'SELECT exporter, seq, last_error, last_error_at, last_delivered_at FROM cursors ORDER BY exporter',
+    ).all() as Array<{
+      exporter: string;
+      seq: number;
+      last_error: string | null;
+      last_error_at: number | null;
+      last_delivered_at: number | null;
+    }>;
+    const lag = this.prepared('SELECT count(*) AS n FROM records WHERE seq > ? AND (target IS NULL OR target = ?)');
+    const parked = this.prepared('SELECT count(*) AS n FROM dead_letters WHERE exporter = ?');
+    return cursors.map((c) => ({
+      exporter: c.exporter,
+      cursor: c.seq,
+      lag: (lag.get(c.seq, c.exporter) as { n: number }).n,
+      deadLetters: (parked.get(c.exporter) as { n: number }).n,
+      ...(c.last_error === null ? {} : { lastError: c.last_error }),
+      ...(c.last_error_at === null ? {} : { lastErrorAt: c.last_error_at }),
+      ...(c.last_delivered_at === null ? {} : { lastDeliveredAt: c.last_delivered_at }),
+    }));
   }
 
   /** The most recently parked record of each exporter. */
