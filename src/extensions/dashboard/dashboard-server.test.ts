@@ -228,6 +228,16 @@ describe('dashboard', () => {
       }
     });
 
+    it('fails its start when an auth file cannot be read or is empty', async () => {
+      const empty = join(dir, 'empty-token');
+      writeFileSync(empty, '\n');
+      for (const file of [join(dir, 'missing-token'), empty]) {
+        await expect(
+          startDashboard({ endpoint: '127.0.0.1:0', auth: { bearer_token_file: file } }, store),
+        ).rejects.toMatchObject({ code: 'MB_DASHBOARD', message: expect.stringContaining('bearer_token_file') });
+      }
+    });
+
     it('will not listen on a non-loopback address without auth', async () => {
       const server = new DashboardServer({
         host: '192.0.2.1', // TEST-NET-1: refused before any bind is tried

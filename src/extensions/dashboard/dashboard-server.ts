@@ -76,7 +76,9 @@ class BadRequest extends Error {}
  */
 export class DashboardServer {
   private server: Server | undefined;
+  /** Created with the first query (the store may open after the dashboard starts). */
   private runner: QueryRunner | undefined;
+  private listening = false;
   private readonly guard: RequestGuard;
   private readonly files = new Map<string, { type: string; body: Buffer }>();
 
@@ -98,7 +100,7 @@ export class DashboardServer {
       );
     }
     for (const [path, [file, type]] of Object.entries(STATIC)) this.files.set(path, { type, body: readFileSync(file) });
-    this.runner = this.o.runner ?? this.createRunner();
+    this.listening = true;
     const server = createServer((req, res) => this.handle(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -124,6 +126,7 @@ export class DashboardServer {
     const runner = this.runner;
     this.server = undefined;
     this.runner = undefined;
+    this.listening = false;
     if (server) {
       server.closeAllConnections();
       await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), runner?.close()]);
@@ -184,8 +187,8 @@ export class DashboardServer {
 
   /** Hands the query to the runner; a client that leaves (before or while it runs) aborts it. */
   private query(req: IncomingMessage, res: ServerResponse, query: DashboardQuery): void {
-    const runner = this.runner;
-    if (!runner) return this.send(res, 503, { error: 'the dashboard is shutting down' });
+    if (!this.listening) return this.send(res, 503, { error: 'the dashboard is shutting down' });
+    const runner = (this.runner ??= this.o.runner ?? this.createRunner());
     const gone = new AbortController();
     if (req.socket.destroyed) gone.abort();
     res.once('close', () => {
