@@ -21,6 +21,8 @@ export async function serveDashboard(
     port,
     source: {
       store: () => db,
+      storePath: () => db.path,
+      serviceFacts: () => ({ state: 'stopped', storeOpen: true, receivers: [] }),
       readiness: () => ({ state: 'stopped', storeOpen: true, receivers: [], outbox: db.status() }),
     },
     ...(book ? { book } : {}),

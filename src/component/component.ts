@@ -88,6 +88,8 @@ export interface Host {
   requestShutdown(reason: string, options?: { readonly failed?: boolean }): void;
   /** Facts for health endpoints and the dashboard: store, receivers' sync, outbox per exporter. */
   readiness(): Readiness;
+  /** The same without the outbox (no store read): what `/healthz` and the dashboard's event loop ask. */
+  serviceFacts?(): Omit<Readiness, 'outbox'>;
 }
 
 /** What `/readyz` and the dashboard judge readiness from; thresholds are theirs to configure. */

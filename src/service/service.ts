@@ -146,6 +146,16 @@ export class Service {
       },
       requestShutdown: (reason, options) => this.requestShutdown(reason, options),
       readiness: () => this.readiness(),
+      serviceFacts: () => this.serviceFacts(),
+    };
+  }
+
+  /** State, store and receivers' sync: no store read. */
+  serviceFacts(): Omit<Readiness, 'outbox'> {
+    return {
+      state: this.state,
+      storeOpen: this.usageStore !== undefined && this.state !== 'stopped',
+      receivers: this.receivers.map(({ id, receiver }) => ({ id, synced: receiver.synced?.() ?? true })),
     };
   }
 
@@ -157,12 +167,7 @@ export class Service {
     } catch {
       outbox = [];
     }
-    return {
-      state: this.state,
-      storeOpen: this.usageStore !== undefined && this.state !== 'stopped',
-      receivers: this.receivers.map(({ id, receiver }) => ({ id, synced: receiver.synced?.() ?? true })),
-      outbox,
-    };
+    return { ...this.serviceFacts(), outbox };
   }
 
   private settings(id: string) {

@@ -103,7 +103,14 @@ describe.skipIf(!hasChromium)('dashboard (demo --dashboard --serve) in Chromium'
     });
     try {
       const page = await browser.newPage();
-      await page.goto(url);
+      // The page works under its own CSP: nothing it loads or does is refused.
+      const refused: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+      });
+      const response = await page.goto(url);
+      expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(response?.headers()['x-frame-options']).toBe('DENY');
       await page.waitForSelector('body[data-loaded]');
 
       // Cards: one per tenant of the demo, GPU-hours per SKU exactly the demo's billed figures.
@@ -171,6 +178,14 @@ describe.skipIf(!hasChromium)('dashboard (demo --dashboard --serve) in Chromium'
       // Delivery and the unattributed bucket.
       expect(await page.textContent('[data-testid=delivery]')).toContain('file');
       expect(await page.locator('[data-testid=unattributed] tr').count()).toBeGreaterThan(1);
+
+      // The budget bars are drawn (their width is set through the CSSOM, which the CSP allows).
+      const widths = await page.$$eval('.budget span', (els) =>
+        els.map((e) => (e as unknown as { style: { width: string } }).style.width),
+      );
+      expect(widths.length).toBeGreaterThan(0);
+      expect(widths.every((w) => /^\d+(\.\d+)?%$/.test(w))).toBe(true);
+      expect(refused).toEqual([]);
 
       mkdirSync(OUTPUT, { recursive: true });
       const shot = join(OUTPUT, 'dashboard.png');

@@ -13,5 +13,6 @@ export function testHost(parts: Partial<Host> = {}): Host {
     meterProvider: parts.meterProvider ?? missing('meterProvider'),
     requestShutdown: parts.requestShutdown ?? (() => {}),
     readiness: parts.readiness ?? (() => READY),
+    ...(parts.serviceFacts ? { serviceFacts: parts.serviceFacts } : {}),
   };
 }

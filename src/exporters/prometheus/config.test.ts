@@ -13,7 +13,11 @@ function check(config: unknown) {
 describe('exporters::prometheus config', () => {
   it('defaults', () => {
     expect(check(null)).toEqual({
-      config: { endpoint: '0.0.0.0:8888', readiness: { max_outbox_lag_records: 100_000 }, cardinality_limit: 100_000 },
+      config: {
+        endpoint: '127.0.0.1:8888',
+        readiness: { max_outbox_lag_records: 100_000 },
+        cardinality_limit: 100_000,
+      },
       issues: [],
     });
   });

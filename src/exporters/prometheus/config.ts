@@ -4,12 +4,16 @@ const ENDPOINT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
 
 /** `exporters::prometheus`: `/metrics`, `/healthz` and `/readyz` on one port. */
 export const prometheusExporterConfigSchema = z.strictObject({
-  /** `host:port` to listen on; `0.0.0.0` so that Kubernetes probes and Prometheus reach the pod. */
+  /**
+   * `host:port` to listen on. Loopback by default: `/metrics` shows every tenant's usage and `/readyz` the last
+   * errors. In a pod set `0.0.0.0:8888` (the Helm chart does) so that probes and Prometheus reach it, with a
+   * NetworkPolicy limiting who may.
+   */
   endpoint: z
     .string()
     .regex(ENDPOINT, 'must be host:port, e.g. 0.0.0.0:8888, 127.0.0.1:0 or [::]:8888')
     .refine((s) => Number(ENDPOINT.exec(s)?.[3]) <= 65_535, 'port must be 0-65535')
-    .default('0.0.0.0:8888'),
+    .default('127.0.0.1:8888'),
   /** What `/readyz` requires besides an open store, a running service and synced receivers. */
   readiness: z
     .strictObject({

@@ -234,6 +234,33 @@ describe('prometheus exporter health endpoints', () => {
     expect(samples.find((s) => s.name === 'meterbridge_outbox_dead_letter_records')?.value).toBe(2);
   });
 
+  it('/healthz reads no store: it asks the service for its state only', async () => {
+    const other = new PrometheusMetricsExporter(
+      { id: 'prometheus/health', logger: silentLogger() },
+      prometheusExporterConfigSchema.parse({ endpoint: '127.0.0.1:0' }),
+    );
+    const otherProvider = new MeterProvider({ readers: [other.metricReader()] });
+    let outboxReads = 0;
+    await other.start(
+      testHost({
+        meterProvider: () => otherProvider,
+        readiness: () => {
+          outboxReads++; // the outbox's lag is a count over the store
+          return READY;
+        },
+        serviceFacts: () => ({ state: 'running', storeOpen: true, receivers: [] }),
+      }),
+    );
+    try {
+      const res = await fetch(`http://127.0.0.1:${other.address()?.port}/healthz`);
+      expect(res.status).toBe(200);
+      expect(outboxReads).toBe(0);
+    } finally {
+      await other.shutdown();
+      await otherProvider.shutdown();
+    }
+  });
+
   it('answers 404 for other paths and 405 for other methods', async () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);

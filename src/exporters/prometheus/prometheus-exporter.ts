@@ -24,6 +24,7 @@ export class PrometheusMetricsExporter implements MetricsExporter {
   private readonly serializer = new PrometheusSerializer('', false, undefined, false, false);
   private server: Server | undefined;
   private readiness: (() => Readiness) | undefined;
+  private state: (() => Readiness['state']) | undefined;
   private removeHealthMetrics: (() => void) | undefined;
   private collectFailing = false;
 
@@ -43,6 +44,8 @@ export class PrometheusMetricsExporter implements MetricsExporter {
   async start(host: Host): Promise<void> {
     if (this.server) return;
     this.readiness = () => host.readiness();
+    // /healthz reads no store: the outbox's counts are /readyz's business.
+    this.state = () => (host.serviceFacts ? host.serviceFacts().state : host.readiness().state);
     this.removeHealthMetrics = registerHealthMetrics(host.meterProvider(), this.readiness);
     const { host: address, port } = parseEndpoint(this.config.endpoint);
     const server = createServer((req, res) => {
@@ -116,7 +119,7 @@ export class PrometheusMetricsExporter implements MetricsExporter {
   }
 
   private healthz(res: ServerResponse): void {
-    const state = this.readiness?.().state ?? 'created';
+    const state = this.state?.() ?? 'created';
     const alive = state !== 'failed';
     json(res, alive ? 200 : 503, { status: alive ? 'alive' : 'failed', state });
   }

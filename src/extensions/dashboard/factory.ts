@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Component, ComponentSettings, ExtensionFactory, Host } from '../../component/component.js';
+import { MeterbridgeError } from '../../component/errors.js';
 import { loadPriceBook } from '../../report/load-price-book.js';
-import { type DashboardConfig, dashboardConfigSchema, parseEndpoint } from './config.js';
+import { type DashboardAuthConfig, type DashboardConfig, dashboardConfigSchema, parseEndpoint } from './config.js';
 import { DashboardServer } from './dashboard-server.js';
+import type { DashboardCredentials } from './request-guard.js';
 
 /** The `dashboard` extension: serves the web dashboard and its JSON API while the service runs. */
 export const dashboardFactory: ExtensionFactory<DashboardConfig> = {
@@ -37,14 +40,33 @@ class DashboardExtension implements Component {
     this.server = new DashboardServer({
       host: address,
       port,
-      source: { store: () => host.store(), readiness: () => host.readiness() },
+      source: {
+        store: () => host.store(),
+        readiness: () => host.readiness(),
+        ...(host.serviceFacts ? { serviceFacts: () => host.serviceFacts!() } : {}),
+        storePath: () => {
+          const store = host.store() as { path?: unknown };
+          return typeof store.path === 'string' ? store.path : undefined;
+        },
+      },
       ...(book ? { book } : {}),
       refreshMs: this.config.refresh,
       allocationWindowMs: this.config.allocation_window,
       thresholdsPercent: this.config.thresholds_percent,
+      ...(this.config.auth ? { credentials: readCredentials(this.config.auth) } : {}),
+      allowedHosts: this.config.allowed_hosts,
+      allowUnauthenticatedNonLoopback: this.config.allow_unauthenticated_non_loopback,
+      queries: {
+        threads: this.config.query_threads,
+        maxQueued: this.config.max_queued_queries,
+        timeoutMs: this.config.query_timeout,
+      },
     });
     this.listening = await this.server.listen();
-    this.settings.logger.info({ url: this.listening }, 'dashboard listening');
+    this.settings.logger.info(
+      { url: this.listening, auth: this.config.auth ? authKinds(this.config.auth) : 'none' },
+      'dashboard listening',
+    );
   }
 
   async shutdown(): Promise<void> {
@@ -52,4 +74,41 @@ class DashboardExtension implements Component {
     this.server = undefined;
     this.listening = undefined;
   }
+}
+
+/** The configured secrets, files read now (whitespace around a file's content ignored). Never logged. */
+function readCredentials(auth: DashboardAuthConfig): DashboardCredentials {
+  const fromFile = (path: string, key: string) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      throw new MeterbridgeError('MB_DASHBOARD', `extensions::dashboard::auth::${key}: cannot read ${path}`, {
+        cause: err,
+      });
+    }
+    if (text === '')
+      throw new MeterbridgeError('MB_DASHBOARD', `extensions::dashboard::auth::${key}: ${path} is empty`);
+    return text;
+  };
+  const bearerToken =
+    auth.bearer_token ??
+    (auth.bearer_token_file === undefined ? undefined : fromFile(auth.bearer_token_file, 'bearer_token_file'));
+  const basic =
+    auth.basic === undefined
+      ? undefined
+      : {
+          username: auth.basic.username,
+          password: auth.basic.password ?? fromFile(auth.basic.password_file as string, 'basic::password_file'),
+        };
+  return { ...(bearerToken === undefined ? {} : { bearerToken }), ...(basic ? { basic } : {}) };
+}
+
+function authKinds(auth: DashboardAuthConfig): string {
+  return [
+    auth.basic ? 'basic' : '',
+    auth.bearer_token !== undefined || auth.bearer_token_file !== undefined ? 'bearer' : '',
+  ]
+    .filter(Boolean)
+    .join('+');
 }

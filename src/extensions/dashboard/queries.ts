@@ -1,4 +1,4 @@
-import type { SeriesUsage, UsageStore } from '../storage/usage-store.js';
+import type { SeriesUsage } from '../storage/usage-store.js';
 import { budgetStatus } from '../../alerts/budget-check.js';
 import { type EpochMs, UNATTRIBUTED } from '../../metering/types.js';
 import { formatNanos } from '../../metering/units.js';
@@ -11,6 +11,18 @@ import type { PriceBook } from '../../report/price-book-schema.js';
  * are computed from `usageBySeries` (usage records summed per series over a time range): quantities are the
  * billed records' exact sums, as decimal strings. "Now" is the data time: the end of the last closed window.
  */
+
+/** What the views read: the checkpoint time and usage per series (the store, or a worker's read-only reader). */
+export interface UsageReader {
+  loadCheckpointTime(): EpochMs | undefined;
+  usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[];
+  /** Usage per UTC-aligned bucket in one pass (the rollups); without it, one `usageBySeries` per bucket. */
+  usageByBucket?(
+    range: { from: EpochMs; to: EpochMs },
+    bucketMs: number,
+    o: { meter: string },
+  ): Map<EpochMs, SeriesUsage[]>;
+}
 
 const HOUR_MS = 3_600_000;
 const MS_PER_HOUR = BigInt(HOUR_MS);
@@ -40,7 +52,7 @@ export function skuOf(attributes: Readonly<Record<string, string>>): string {
 }
 
 /** End of the last closed window, or undefined while the store has none. */
-export function dataTime(store: UsageStore): EpochMs | undefined {
+export function dataTime(store: UsageReader): EpochMs | undefined {
   return store.loadCheckpointTime();
 }
 
@@ -96,7 +108,7 @@ function allocationOf(s: Sums | undefined, windowMs: number) {
 }
 
 /** `/api/tenants`: one card per tenant (the unattributed bucket included, flagged) and the totals. */
-export function tenantsView(store: UsageStore, o: ViewOptions) {
+export function tenantsView(store: UsageReader, o: ViewOptions) {
   const asOf = dataTime(store);
   if (asOf === undefined)
     return {
@@ -155,12 +167,17 @@ export function tenantsView(store: UsageStore, o: ViewOptions) {
   };
 }
 
+/** Longest range `/api/usage` sums (the API answers 400 beyond it). */
+export const MAX_RANGE_MS = 400 * 24 * HOUR_MS;
+
 /** `/api/usage?from&to`: usage per series for windows starting in [from, to) (default: this period). */
-export function usageView(store: UsageStore, range: { from?: EpochMs; to?: EpochMs }) {
+export function usageView(store: UsageReader, range: { from?: EpochMs; to?: EpochMs }) {
   const asOf = dataTime(store);
   const period = asOf === undefined ? undefined : monthOf(asOf - 1);
   const from = range.from ?? period?.from;
   const to = range.to ?? period?.to;
+  if (from !== undefined && to !== undefined && to - from > MAX_RANGE_MS)
+    throw new RangeError(`from–to spans more than ${MAX_RANGE_MS / (24 * HOUR_MS)} days; ask for a shorter range`);
   const usage = store.usageBySeries({ ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
   return {
     from: from === undefined ? null : iso(from),
@@ -189,7 +206,7 @@ export function defaultBucketMs(from: EpochMs, to: EpochMs): number {
  * in it. Default range: this period up to the data time. Σ over buckets = the period's GPU-hours exactly.
  */
 export function gpuHoursBySku(
-  store: UsageStore,
+  store: UsageReader,
   q: { from?: EpochMs; to?: EpochMs; bucketMs?: number; tenant?: string },
 ) {
   const asOf = dataTime(store);
@@ -203,11 +220,12 @@ export function gpuHoursBySku(
   if (count > MAX_BUCKETS) throw new RangeError(`${count} buckets: more than ${MAX_BUCKETS}; give a larger bucket`);
   const buckets: EpochMs[] = [];
   const bySku = new Map<string, bigint[]>();
+  const byBucket = store.usageByBucket?.({ from, to }, bucketMs, { meter: 'gpu_hours' });
   for (let i = 0; i < count; i++) {
     const start = first + i * bucketMs;
     buckets.push(start);
     const range = { from: Math.max(start, from), to: Math.min(start + bucketMs, to) };
-    for (const u of store.usageBySeries(range)) {
+    for (const u of byBucket ? (byBucket.get(start) ?? []) : store.usageBySeries(range)) {
       if (u.meter !== 'gpu_hours' || (q.tenant !== undefined && u.tenant !== q.tenant)) continue;
       const sku = skuOf(u.attributes);
       let row = bySku.get(sku);
@@ -229,7 +247,7 @@ export function gpuHoursBySku(
 }
 
 /** `/api/unattributed`: the unattributed bucket's series this period (what nobody is billed for). */
-export function unattributedView(store: UsageStore, period?: Period) {
+export function unattributedView(store: UsageReader, period?: Period) {
   const asOf = dataTime(store);
   const p = period ?? (asOf === undefined ? undefined : monthOf(asOf - 1));
   if (p === undefined) return { period: null, series: [] };

@@ -1,8 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { StorageError } from '../../component/errors.js';
+import { ROLLUP_DDL, ROLLUP_MIGRATION } from './rollups.js';
 
 /** Version of the table layout below; a database written by a newer version is refused, an older one migrated. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The tables of the state store. `records.target` is NULL for records committed by the usage connector and
@@ -108,6 +109,7 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
   db.exec('BEGIN IMMEDIATE');
   try {
     db.exec(DDL);
+    db.exec(ROLLUP_DDL);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     db.exec('COMMIT');
   } catch (err) {
@@ -165,6 +167,8 @@ INSERT INTO sqlite_sequence (name, seq)
   SELECT 'records', max(coalesce((SELECT max(seq) FROM mb_records_seq), 0), coalesce((SELECT max(seq) FROM records), 0));
 DROP TABLE mb_records_seq;
 `,
+  // 2 → 3: hourly and daily usage rollups per series (rollups.ts), built once from the records.
+  2: ROLLUP_MIGRATION,
 };
 
 function migrate(db: DatabaseSync, path: string, from: number): void {

@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../component/errors.js';
 import type { OpenState, Residue } from '../../metering/types.js';
+import { SCHEMA_VERSION } from './schema.js';
 import { SqliteUsageStore } from './sqlite-store.js';
 import { makeRecord, makeWindowRecords } from './testdata/make-record.js';
 import type { WindowCommit } from './usage-store.js';
@@ -282,7 +283,12 @@ describe('SqliteUsageStore', () => {
       for (let i = 0; i < 3; i++) store.commitWindow(window(i));
       store.advanceCursor('a', store.readBatch('a', 100).at(-1)!.seq, T0);
       expect(store.pruneDelivered(T0 + MIN)).toBe(3);
-      expect(store.usageBySeries({}).reduce((n, s) => n + s.records, 0)).toBe(6);
+      store.registerExporter('audit', { fromStart: true });
+      expect(store.readBatch('audit', 100).map((e) => e.record.windowStart)).toEqual(
+        [1, 1, 1, 2, 2, 2].map((i) => T0 + i * MIN),
+      );
+      // Usage is read from the hourly and daily rollups, which pruning leaves whole.
+      expect(store.usageBySeries({}).reduce((n, s) => n + s.records, 0)).toBe(9);
     });
 
     it('prunes nothing while no exporter is registered', () => {
@@ -383,7 +389,9 @@ describe('SqliteUsageStore', () => {
         migrated.close();
       }
       const db = new DatabaseSync(path);
-      expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: '2' });
+      expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
+        value: String(SCHEMA_VERSION),
+      });
       db.close();
     });
 

@@ -13,6 +13,7 @@ import {
   recordFromRow,
 } from './row-codec.js';
 import { checkIntegrity, damagedStore, isDamagedStoreError } from './integrity-check.js';
+import { UsageRollups } from './rollups.js';
 import { prepareSchema } from './schema.js';
 import { SeriesRows } from './series-rows.js';
 import type {
@@ -50,7 +51,8 @@ interface CursorRow {
  */
 export class SqliteUsageStore implements UsageStore {
   private readonly db: DatabaseSync;
-  private readonly path: string;
+  /** The file (or `:memory:`): the dashboard opens its own read-only connections on it. */
+  readonly path: string;
   private readonly stmt: Record<
     | 'checkpoint'
     | 'openStates'
@@ -68,6 +70,8 @@ export class SqliteUsageStore implements UsageStore {
   private closed = false;
   /** The series and source rows records point at. */
   private readonly seriesRows: SeriesRows;
+  /** Hourly and daily sums per series, written by each window's commit; `usageBySeries` reads them. */
+  private readonly rollups: UsageRollups;
   /** Statements prepared once per SQL text (a statement per commit would pile up native memory until GC). */
   private readonly statements = new Map<string, StatementSync>();
 
@@ -88,6 +92,10 @@ export class SqliteUsageStore implements UsageStore {
     this.db = db;
     this.path = path;
     this.seriesRows = new SeriesRows(path, (sql) => this.prepared(sql));
+    this.rollups = new UsageRollups(
+      (sql) => this.prepared(sql),
+      (id) => this.seriesRows.series(id),
+    );
     const p = (sql: string) => db.prepare(sql);
     this.stmt = {
       checkpoint: p('SELECT last_closed_end FROM checkpoint WHERE id = 1'),
@@ -268,6 +276,7 @@ export class SqliteUsageStore implements UsageStore {
           }
         }
         if (values.length > 0) this.insertStatement(values.length / RECORD_WIDTH).run(...values);
+        this.rollups.addWindow(windowStart, windowEnd);
         this.writeOpenStates(commit);
         this.writeResidues(commit);
         this.prepared(
@@ -442,36 +451,21 @@ export class SqliteUsageStore implements UsageStore {
     });
   }
 
-  /** Sums nanos exactly (BigInt in JS, never SQLite's float sum) per series over windows starting in [from, to). */
+  /**
+   * Sums nanos exactly (BigInt in JS, never SQLite's float sum) per series over windows starting in [from, to):
+   * whole days and hours from the rollups, the rest from the records (rollups.ts).
+   */
   usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[] {
-    const rows = this.db
-      .prepare(
-        `SELECT s.key AS series, s.meter, s.tenant, s.attributes, s.unit, r.nanos
-         FROM records r JOIN series s ON s.id = r.series_id
-         WHERE r.target IS NULL AND r.window_start >= ? AND r.window_start < ?`,
-      )
-      .iterate(range.from ?? Number.MIN_SAFE_INTEGER, range.to ?? Number.MAX_SAFE_INTEGER);
-    const sums = new Map<string, { row: Record<string, unknown>; nanos: bigint; records: number }>();
-    for (const row of rows as Iterable<Record<string, unknown>>) {
-      const key = row.series as string;
-      const sum = sums.get(key);
-      if (sum === undefined) sums.set(key, { row, nanos: BigInt(row.nanos as string), records: 1 });
-      else {
-        sum.nanos += BigInt(row.nanos as string);
-        sum.records++;
-      }
-    }
-    return [...sums.values()]
-      .map(({ row, nanos, records }) => ({
-        series: row.series as string,
-        meter: row.meter as string,
-        tenant: row.tenant as string,
-        attributes: JSON.parse(row.attributes as string) as Record<string, string>,
-        unit: row.unit as string,
-        nanos,
-        records,
-      }))
-      .sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
+    return this.rollups.usageBySeries(range);
+  }
+
+  /** The same per UTC-aligned bucket, in one pass over the rollups (the dashboard's chart). */
+  usageByBucket(
+    range: { from: EpochMs; to: EpochMs },
+    bucketMs: number,
+    o?: { meter?: string },
+  ): Map<EpochMs, SeriesUsage[]> {
+    return this.rollups.usageByBucket(range, bucketMs, o);
   }
 
   close(): void {

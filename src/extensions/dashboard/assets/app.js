@@ -76,9 +76,10 @@
     );
     if (t.budget) {
       const pct = Number(t.budget.percent_used);
-      const bar = el('div', { class: pct >= 100 ? 'budget over' : pct >= 80 ? 'budget warn' : 'budget' }, [
-        el('span', { style: `width:${Math.min(pct, 100)}%` }),
-      ]);
+      // Through the CSSOM: the page's CSP refuses style="…" attributes.
+      const fill = el('span');
+      fill.style.width = `${Math.min(pct, 100)}%`;
+      const bar = el('div', { class: pct >= 100 ? 'budget over' : pct >= 80 ? 'budget warn' : 'budget' }, [fill]);
       card.append(el('h4', { text: `Budget: ${t.budget.percent_used} % of ${t.budget.amount} ${currency}` }), bar);
     }
     return card;

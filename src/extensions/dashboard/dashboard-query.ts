@@ -1,0 +1,98 @@
+import type { Readiness } from '../../component/component.js';
+import type { EpochMs } from '../../metering/types.js';
+import type { LastDeadLetter } from '../storage/store-reader.js';
+import type { OutboxStatus, UsageStore } from '../storage/usage-store.js';
+import {
+  gpuHoursBySku,
+  tenantsView,
+  unattributedView,
+  type UsageReader,
+  usageView,
+  type ViewOptions,
+} from './queries.js';
+
+/** One API read, as it travels to a query worker (plain data). */
+export type DashboardQuery =
+  | { readonly kind: 'tenants' }
+  | { readonly kind: 'usage'; readonly from?: EpochMs; readonly to?: EpochMs }
+  | {
+      readonly kind: 'gpu-hours-by-sku';
+      readonly from?: EpochMs;
+      readonly to?: EpochMs;
+      readonly bucketMs?: number;
+      readonly tenant?: string;
+    }
+  | { readonly kind: 'unattributed' }
+  | { readonly kind: 'delivery'; readonly service: ServiceFacts };
+
+/** The readiness facts only the running service knows; the outbox's are read with the query. */
+export type ServiceFacts = Omit<Readiness, 'outbox'>;
+
+/** What the views read: usage (rollups), the outbox's state and the last dead letter per exporter. */
+export interface QuerySource extends UsageReader {
+  outboxStatus(): OutboxStatus[];
+  lastDeadLetters(): LastDeadLetter[];
+}
+
+/** A store as a query source (the in-thread path, for a store the workers cannot open, e.g. `:memory:`). */
+export function storeQuerySource(store: UsageStore & Partial<Pick<UsageReader, 'usageByBucket'>>): QuerySource {
+  const byBucket = store.usageByBucket?.bind(store);
+  return {
+    loadCheckpointTime: () => store.loadCheckpointTime(),
+    usageBySeries: (range) => store.usageBySeries(range),
+    outboxStatus: () => store.status(),
+    ...(byBucket ? { usageByBucket: byBucket } : {}),
+    lastDeadLetters: () => {
+      const last = new Map<string, LastDeadLetter>();
+      for (const d of store.deadLetters()) {
+        const seen = last.get(d.exporter);
+        if (seen === undefined || d.parkedAt >= seen.parkedAt) last.set(d.exporter, d);
+      }
+      return [...last.values()];
+    },
+  };
+}
+
+/** The answer to `query` as JSON text. A bad parameter throws RangeError (400). */
+export function answerQuery(query: DashboardQuery, source: QuerySource, o: ViewOptions): string {
+  switch (query.kind) {
+    case 'tenants':
+      return JSON.stringify(tenantsView(source, o));
+    case 'usage':
+      return JSON.stringify(usageView(source, query));
+    case 'gpu-hours-by-sku':
+      return JSON.stringify(gpuHoursBySku(source, query));
+    case 'unattributed':
+      return JSON.stringify(unattributedView(source));
+    case 'delivery':
+      return JSON.stringify(deliveryView(query.service, source.outboxStatus(), source.lastDeadLetters()));
+  }
+}
+
+function deliveryView(
+  readiness: ServiceFacts,
+  outbox: readonly OutboxStatus[],
+  lastDeadLetters: readonly LastDeadLetter[],
+) {
+  const iso = (t: EpochMs | undefined) => (t === undefined ? null : new Date(t).toISOString());
+  return {
+    state: readiness.state,
+    store_open: readiness.storeOpen,
+    receivers: readiness.receivers,
+    exporters: outbox.map((o) => {
+      const last = lastDeadLetters.find((d) => d.exporter === o.exporter);
+      return {
+        exporter: o.exporter,
+        lag: o.lag,
+        cursor: o.cursor,
+        dead_letters: o.deadLetters,
+        last_error: o.lastError ?? null,
+        last_error_at: iso(o.lastErrorAt),
+        last_delivered_at: iso(o.lastDeliveredAt),
+        last_dead_letter: last
+          ? { record_id: last.recordId, meter: last.meter, tenant: last.tenant, error: last.error }
+          : null,
+      };
+    }),
+  };
+}
