@@ -10,6 +10,8 @@ import type { UsageExporter } from '../helper/usage-exporter.js';
  */
 export class FileExporter implements UsageExporter {
   readonly maxBatchSize = 1000;
+  /** Lines in outbox order, one append at a time. */
+  readonly inOrder = true;
   private readonly path: string;
   private dirReady = false;
 

@@ -36,13 +36,20 @@ export interface LagoExporterParts {
  */
 export class LagoExporter implements UsageExporter {
   readonly maxBatchSize = LAGO_MAX_BATCH;
+  /**
+   * The tenant lifecycle terminates a subscription once the delivery watermark is past its last usage, which is
+   * only safe when records are delivered in outbox order: with it, one push at a time.
+   */
+  readonly inOrder: boolean;
   private readonly parts: LagoExporterParts;
   private bootstrapped = false;
+  private bootstrapping: Promise<void> | undefined;
   private configFailing = false;
 
   constructor(parts: LagoExporterParts) {
     this.parts = parts;
     this.bootstrapped = parts.bootstrap === undefined;
+    this.inOrder = parts.lifecycle !== undefined;
   }
 
   /** Runs the bootstrap now (start, or on demand). Failures are thrown; the next push tries again. */
@@ -56,7 +63,11 @@ export class LagoExporter implements UsageExporter {
   async push(records: readonly UsageRecord[], signal: AbortSignal): Promise<void> {
     if (records.length === 0) return;
     try {
-      if (!this.bootstrapped) await this.bootstrapForPush(signal);
+      if (!this.bootstrapped) {
+        // Pushes in flight together share one bootstrap.
+        this.bootstrapping ??= this.bootstrapForPush(signal).finally(() => (this.bootstrapping = undefined));
+        await this.bootstrapping;
+      }
       if (this.parts.lifecycle) await this.subscribeTenants(records, this.parts.lifecycle, signal);
       await this.sendEvents(records, signal);
     } catch (err) {
