@@ -17,6 +17,14 @@ export interface Slice {
   state: SliceState;
   /** While `waiting`: earliest retry (worker clock, ms). */
   readyAt: number;
+  /**
+   * While `waiting` after a transient failure (not throttled): retried as soon as another request is accepted.
+   * Each slice gets EARLY_RETRIES such retries in a row, then waits out its backoff.
+   */
+  early: boolean;
+  earlyRetries: number;
+  /** The worker's event count when the request was sent (failures of requests already in flight count once). */
+  sentAt: number;
   /** The exporter's lanes of the records (two requests of one lane are never in flight at once). */
   readonly lanes: readonly string[];
 }
@@ -57,7 +65,7 @@ export class DeliveryWindow {
       const chunk = entries.slice(i, i + batchSize);
       const first = this.lastRead === undefined ? (chunk[0] as OutboxEntry).seq : this.lastRead + 1;
       const last = (chunk[chunk.length - 1] as OutboxEntry).seq;
-      this.slices.push({ first, last, entries: chunk, state: 'ready', readyAt: 0, lanes: this.lanesOf(chunk) });
+      this.slices.push(fresh(first, last, chunk, this.lanesOf(chunk)));
       this.lastRead = last;
       added++;
     }
@@ -78,8 +86,8 @@ export class DeliveryWindow {
     this.slices.splice(
       index,
       1,
-      { first: slice.first, last: leftLast, entries: left, state: 'ready', readyAt: 0, lanes: this.lanesOf(left) },
-      { first: leftLast + 1, last: slice.last, entries: right, state: 'ready', readyAt: 0, lanes: this.lanesOf(right) },
+      fresh(slice.first, leftLast, left, this.lanesOf(left)),
+      fresh(leftLast + 1, slice.last, right, this.lanesOf(right)),
     );
   }
 
@@ -111,6 +119,15 @@ export class DeliveryWindow {
     for (const slice of this.slices) if (slice.state === 'waiting' && slice.readyAt <= at) slice.state = 'ready';
   }
 
+  /** A request was accepted: transient failures still allowed an early retry become ready now. */
+  promoteEarly(maxEarly: number): void {
+    for (const slice of this.slices) {
+      if (slice.state !== 'waiting' || !slice.early || slice.earlyRetries >= maxEarly) continue;
+      slice.earlyRetries++;
+      slice.state = 'ready';
+    }
+  }
+
   /** Earliest retry time of a waiting slice. */
   nextRetryAt(): number | undefined {
     let at: number | undefined;
@@ -129,4 +146,8 @@ export class DeliveryWindow {
     if (!this.laneOf) return [];
     return [...new Set(entries.map((e) => (this.laneOf as (r: UsageRecord) => string)(e.record)))];
   }
+}
+
+function fresh(first: number, last: number, entries: OutboxEntry[], lanes: readonly string[]): Slice {
+  return { first, last, entries, state: 'ready', readyAt: 0, early: false, earlyRetries: 0, sentAt: 0, lanes };
 }

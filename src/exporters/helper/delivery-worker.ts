@@ -54,6 +54,10 @@ interface Tally {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Retries in a row a transiently failed request gets as soon as another request is accepted. */
+const EARLY_RETRIES = 2;
+/** The cursor is written at most this often while requests are in flight (each write is an fsync). */
+const CURSOR_WRITE_MS = 50;
 
 /**
  * Delivers the outbox to one exporter. Records after the cursor are read ahead into a window of requests
@@ -86,6 +90,14 @@ export class DeliveryWorker {
   /** Requests in flight, and the lanes they hold. */
   private readonly running = new Set<Promise<void>>();
   private readonly busyLanes = new Map<string, number>();
+
+  /** Counts sends and failures: a failure of a request sent before the last failure does not grow the backoff. */
+  private events = 0;
+  private lastFailureEvent = -1;
+  private lastWait = 0;
+  /** Finished prefix not yet written to the cursor, and when the cursor was last written (real clock). */
+  private pendingCursor: number | undefined;
+  private cursorWrittenAt = 0;
 
   private state: WorkerState = 'new';
   private registered = false;
@@ -190,6 +202,11 @@ export class DeliveryWorker {
       this.abortPushes.abort(new TransientError('delivery stopped'));
       await inFlight;
     }
+    try {
+      this.writeCursor();
+    } catch (err) {
+      this.logger.warn({ error: err instanceof Error ? describeError(err) : typeof err }, 'cursor not written at stop');
+    }
     this.window.clear();
     this.metrics.close();
     try {
@@ -250,6 +267,7 @@ export class DeliveryWorker {
     }
     await Promise.all(this.running);
     this.throwStoreFailure();
+    this.writeCursor();
     if (tally.parked > 0) {
       this.logger.warn(
         { parked: tally.parked, reason: tally.parkReason },
@@ -297,6 +315,7 @@ export class DeliveryWorker {
 
   private send(slice: Slice, tally: Tally): void {
     slice.state = 'sending';
+    slice.sentAt = ++this.events;
     for (const lane of slice.lanes) this.busyLanes.set(lane, (this.busyLanes.get(lane) ?? 0) + 1);
     const request: Promise<void> = this.pushOnce(slice.entries)
       .then((failure) => this.settle(slice, failure, tally))
@@ -321,19 +340,23 @@ export class DeliveryWorker {
     if (failure === undefined) {
       this.answered();
       slice.state = 'done';
+      slice.earlyRetries = 0;
       tally.delivered += slice.entries.length;
       this.metrics.recordSent(slice.entries.length);
+      // The backend accepts requests: what failed transiently is tried again now (EARLY_RETRIES in a row).
+      this.window.promoteEarly(EARLY_RETRIES);
       this.advance();
       return;
     }
     this.metrics.recordFailure(failure.reason);
     this.noteError(failure.message);
     if (failure.kind === 'retryable') {
-      const wait = this.backoff.next(failure.retryAfterMs);
+      const wait = this.retryWait(slice, failure.retryAfterMs);
       this.enterFailing(failure, wait);
       tally.failure ??= failure;
       slice.state = 'waiting';
       slice.readyAt = this.now() + wait;
+      slice.early = failure.reason !== 'throttled' && failure.retryAfterMs === undefined;
       return;
     }
     this.answered();
@@ -356,10 +379,35 @@ export class DeliveryWorker {
     this.advance();
   }
 
+  /**
+   * The backoff grows with each failure of a request sent after the previous failure; a request that was already
+   * in flight when another failed waits as long as that one (one outage is one step, not ten).
+   */
+  private retryWait(slice: Slice, retryAfterMs: number | undefined): number {
+    if (slice.sentAt > this.lastFailureEvent || this.backoff.attempts === 0) this.lastWait = this.backoff.next();
+    this.lastFailureEvent = ++this.events;
+    return retryAfterMs !== undefined && retryAfterMs > this.lastWait ? Math.ceil(retryAfterMs) : this.lastWait;
+  }
+
+  /** Moves the cursor over the finished prefix: written at once when the window is done, else every 50 ms. */
   private advance(): void {
     const last = this.window.finishedPrefix();
     if (last === undefined) return;
+    this.pendingCursor = last;
+    if (this.window.size > 0 && this.window.all().every((s) => s.state === 'done')) {
+      this.writeCursor();
+      return;
+    }
+    if (performance.now() - this.cursorWrittenAt >= CURSOR_WRITE_MS) this.writeCursor();
+  }
+
+  /** Writes the finished prefix to the store's cursor and drops it from the window. */
+  private writeCursor(): void {
+    const last = this.pendingCursor;
+    if (last === undefined) return;
     this.store.advanceCursor(this.id, last, this.now());
+    this.pendingCursor = undefined;
+    this.cursorWrittenAt = performance.now();
     this.window.dropThrough(last);
   }
 
