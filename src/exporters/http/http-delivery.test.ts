@@ -185,3 +185,65 @@ describe('http exporter delivery under injected failures (real HTTP server)', ()
     expect(await w.drainOnce()).toMatchObject({ delivered: 8, lag: 0 });
   });
 });
+
+describe('secrets echoed by the webhook never reach the store, the dead letters or the logs', () => {
+  it('scrubs the bearer token, the signing secret and the token in the URL path, in every encoding', async () => {
+    const token = 'tok_9f8e7d6c5b4a39281706';
+    const secret = 'whsec_Zx81Lq0Pw4Rt6Yu2';
+    const pathToken = 'a1b2c3d4e5f60718293a4b5c';
+    let calls = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        calls++;
+        const echo = [
+          `auth=${req.headers.authorization ?? ''}`,
+          `basic=${Buffer.from(`meterbridge:${token}`).toString('base64')}`,
+          `url=${req.url ?? ''}`,
+          `json=${JSON.stringify({ secret })}`,
+          `encoded=${encodeURIComponent(secret)}`,
+        ].join(' ');
+        // First answer: 500 (retried; noted as the last error); then 400 (parked with the reason).
+        res.writeHead(calls === 1 ? 500 : 400).end(echo);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const lines: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    const config = httpExporterFactory.configSchema.parse({
+      endpoint: `http://127.0.0.1:${port}/hooks/${pathToken}`,
+      bearer_token: token,
+      signature: { secret },
+      sending_queue: { num_consumers: 1, queue_size: 1 },
+    });
+    const store = outboxWith(recentRecords({ windows: 1, perWindow: 1 }));
+    const exporter = httpExporterFactory.createUsageExporter({ id: 'http', logger: log }, config);
+    const worker = new DeliveryWorker({ id: 'http', exporter, store, config, logger: log, fromStart: true });
+    try {
+      const first = await worker.drainOnce();
+      const lastError = store.status()[0]?.lastError ?? '';
+      expect(first.failure?.message).toBe(lastError);
+      expect(await worker.drainOnce()).toMatchObject({ parked: 1, lag: 0 });
+      const parked = store.deadLetters()[0]?.error ?? '';
+      const everything = [lastError, parked, ...lines].join('\n');
+      expect(lastError).toContain('[REDACTED]');
+      expect(parked).toContain('[REDACTED]');
+      expect(lastError).toContain(`127.0.0.1:${port}`);
+      for (const leak of [
+        token,
+        secret,
+        pathToken,
+        encodeURIComponent(secret),
+        Buffer.from(`meterbridge:${token}`).toString('base64').slice(4, 24),
+        token.slice(0, 10),
+      ]) {
+        expect(everything).not.toContain(leak);
+      }
+    } finally {
+      await worker.stop(100);
+      store.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
