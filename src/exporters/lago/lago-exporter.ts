@@ -22,6 +22,8 @@ export interface LagoExporterParts {
   readonly lifecycle?: TenantLifecycle;
   readonly logger: Logger;
   readonly close?: () => void;
+  /** Removes the configured secrets from what is logged (a Lago error may echo the request). */
+  readonly scrub?: (text: string) => string;
 }
 
 /**
@@ -90,7 +92,10 @@ export class LagoExporter implements UsageExporter {
       await this.bootstrap(signal);
     } catch (err) {
       const message = err instanceof Error ? describeError(err) : typeof err;
-      this.parts.logger.error({ error: message }, 'lago bootstrap failed: no events are sent until it succeeds');
+      this.parts.logger.error(
+        { error: this.parts.scrub?.(message) ?? message },
+        'lago bootstrap failed: no events are sent until it succeeds',
+      );
       if (err instanceof TransientError || !(err instanceof Error)) throw err;
       // A 4xx on a bootstrap call is a configuration problem, not a problem of these records: keep them.
       throw new TransientError(`lago bootstrap failed: ${message}`, { cause: err });
@@ -159,8 +164,9 @@ export class LagoExporter implements UsageExporter {
       status === 404
         ? 'check exporters::lago::endpoint (without /api/v1) and plan_code'
         : 'check the API key (api_key / api_key_file) and its permissions';
+    const error = err instanceof Error ? describeError(err) : typeof err;
     this.parts.logger.error(
-      { status, error: err instanceof Error ? describeError(err) : typeof err },
+      { status, error: this.parts.scrub?.(error) ?? error },
       `lago answered ${status} for the whole request: records stay in the outbox and are retried; ${hint}`,
     );
   }
