@@ -39,6 +39,7 @@ export class DeliveryWindow {
   /** Last sequence number read into the window (undefined when the window is empty: read after the cursor). */
   private lastRead: number | undefined;
   private readonly laneOf: ((record: UsageRecord) => string) | undefined;
+  private writtenAt = Number.NEGATIVE_INFINITY;
 
   constructor(laneOf?: (record: UsageRecord) => string) {
     this.laneOf = laneOf;
@@ -89,6 +90,23 @@ export class DeliveryWindow {
       fresh(slice.first, leftLast, left, this.lanesOf(left)),
       fresh(leftLast + 1, slice.last, right, this.lanesOf(right)),
     );
+  }
+
+  /**
+   * The cursor to write now, if any: the finished prefix, at once when the whole window is finished, else at most
+   * every `everyMs` (each write is an fsync). Call `written` after writing it.
+   */
+  cursorDue(nowMs: number, everyMs: number): number | undefined {
+    const last = this.finishedPrefix();
+    if (last === undefined) return undefined;
+    if (this.slices.every((s) => s.state === 'done') || nowMs - this.writtenAt >= everyMs) return last;
+    return undefined;
+  }
+
+  /** The cursor was written at `last`: the finished prefix up to it leaves the window. */
+  written(last: number, nowMs: number): void {
+    this.writtenAt = nowMs;
+    this.dropThrough(last);
   }
 
   /** The last sequence number of the finished prefix (undefined when the head is unfinished). */

@@ -321,4 +321,43 @@ describe('DeliveryWorker', () => {
     expect(points('meterbridge_outbox_lag_records')).toEqual([{ attributes: { exporter: 'fake/test' }, value: 4 }]);
     await provider.shutdown();
   });
+
+  it('a failed request waits alone: the requests after it are delivered, the cursor stops before it, nothing is sent twice', async () => {
+    const ids = [...commit(4), ...commit(4), ...commit(4)];
+    const exporter = new FakeExporter(4, (records, call) => {
+      if (call === 2) throw new TransientError('HTTP 500');
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    });
+    const w = worker(exporter);
+    const first = await w.drainOnce();
+    // Three requests in flight at once; the second failed, the first and third were accepted.
+    expect(first).toMatchObject({ delivered: 8, lag: 8, failure: { reason: 'transient' } });
+    expect(exporter.requests).toEqual([ids.slice(0, 4), ids.slice(4, 8), ids.slice(8)]);
+    expect(await w.drainOnce()).toEqual({ delivered: 4, parked: 0, lag: 0 });
+    expect(exporter.requests).toHaveLength(4);
+    expect([...exporter.acceptedCounts().values()]).toEqual(Array(12).fill(1));
+  });
+
+  it('keeps num_consumers requests in flight and never two of one lane', async () => {
+    commit(40);
+    let inFlight = 0;
+    let most = 0;
+    const lanes = new Set<string>();
+    let clashes = 0;
+    const exporter = new FakeExporter(1, async (records) => {
+      const lane = (records[0]?.tenant ?? '').slice(0, 2); // t0…t9 share lanes with t1x, t2x…
+      if (lanes.has(lane)) clashes++;
+      lanes.add(lane);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      lanes.delete(lane);
+    });
+    Object.assign(exporter, { laneOf: (r: { tenant: string }) => r.tenant.slice(0, 2) });
+    const w = worker(exporter, { config: { sending_queue: { num_consumers: 5, queue_size: 20 } } });
+    expect(await w.drainOnce()).toEqual({ delivered: 40, parked: 0, lag: 0 });
+    expect(most).toBe(5);
+    expect(clashes).toBe(0);
+  });
 });

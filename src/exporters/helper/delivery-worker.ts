@@ -4,15 +4,17 @@ import { TransientError } from '../../component/errors.js';
 import type { OutboxEntry, UsageStore } from '../../extensions/storage/usage-store.js';
 import type { EpochMs } from '../../metering/types.js';
 import { Backoff } from '../../retry/backoff.js';
+import { RetryPacing } from './retry-pacing.js';
+import { MAX_TIMER_MS, realSleep, type Sleep, timedPush } from './timed-push.js';
 import { backoffSettings, type DeliveryConfig, effectiveBatchSize } from './delivery-config.js';
+import { DeliveryHealth } from './delivery-health.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { DeliveryWindow, type Slice } from './delivery-window.js';
-import { classifyPushFailure, describeError, type FailureReason, type PushFailure } from './push-failure.js';
+import { describeError, type FailureReason, type PushFailure } from './push-failure.js';
 import { SecretScrubber } from './secret-scrubber.js';
 import type { UsageExporter } from './usage-exporter.js';
 
-/** Waits `ms`, or less when `signal` aborts; never rejects. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export type { Sleep } from './timed-push.js';
 
 export interface DeliveryWorkerOptions {
   /** Exporter instance id (`lago/prod`): the outbox cursor's name and the `exporter` metric attribute. */
@@ -53,7 +55,6 @@ interface Tally {
   failure?: RetryableFailure;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Retries in a row a transiently failed request gets as soon as another request is accepted. */
 const EARLY_RETRIES = 2;
 /** The cursor is written at most this often while requests are in flight (each write is an fsync). */
@@ -78,7 +79,8 @@ export class DeliveryWorker {
   private readonly queueSize: number;
   private readonly logger: Logger;
   private readonly metrics: DeliveryMetrics;
-  private readonly backoff: Backoff;
+  private readonly pacing: RetryPacing;
+  private readonly health: DeliveryHealth;
   /** Waits after a failed store call (kept apart: it says nothing about the backend). */
   private readonly storeBackoff: Backoff;
   private readonly scrubber: SecretScrubber;
@@ -91,17 +93,8 @@ export class DeliveryWorker {
   private readonly running = new Set<Promise<void>>();
   private readonly busyLanes = new Map<string, number>();
 
-  /** Counts sends and failures: a failure of a request sent before the last failure does not grow the backoff. */
-  private events = 0;
-  private lastFailureEvent = -1;
-  private lastWait = 0;
-  /** Finished prefix not yet written to the cursor, and when the cursor was last written (real clock). */
-  private pendingCursor: number | undefined;
-  private cursorWrittenAt = 0;
-
   private state: WorkerState = 'new';
   private registered = false;
-  private failingSince: EpochMs | undefined;
   private notified = false;
   private wake: (() => void) | undefined;
   /** A store call of a completed request failed: the pass reports it (the loop backs off). */
@@ -132,7 +125,8 @@ export class DeliveryWorker {
     this.now = options.now ?? Date.now;
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.fromStart = options.fromStart ?? false;
-    this.backoff = new Backoff(backoffSettings(config.retry_on_failure), options.random);
+    this.health = new DeliveryHealth(options.logger, this.now);
+    this.pacing = new RetryPacing(backoffSettings(config.retry_on_failure), options.random);
     this.storeBackoff = new Backoff(backoffSettings(config.retry_on_failure), options.random);
     this.scrubber = options.scrubber ?? SecretScrubber.fromConfig(config);
     this.window = new DeliveryWindow(options.exporter.laneOf?.bind(options.exporter));
@@ -203,7 +197,7 @@ export class DeliveryWorker {
       await inFlight;
     }
     try {
-      this.writeCursor();
+      this.advance(true);
     } catch (err) {
       this.logger.warn({ error: err instanceof Error ? describeError(err) : typeof err }, 'cursor not written at stop');
     }
@@ -231,12 +225,12 @@ export class DeliveryWorker {
         const message =
           err instanceof Error ? this.scrubber.scrub(describeError(err)) : `non-Error value thrown (${typeof err})`;
         const wait = this.storeBackoff.next();
-        this.enterFailing({ kind: 'retryable', reason: 'unknown', message }, wait);
+        this.health.failed({ kind: 'retryable', reason: 'unknown', message }, wait);
         await this.sleep(wait, this.stopWaits.signal);
         continue;
       }
       this.storeBackoff.reset();
-      if (this.failingSince !== undefined && !this.stopping) this.answered();
+      if (this.health.failing && !this.stopping) this.answered();
       await this.waitForWork();
     }
   }
@@ -267,7 +261,7 @@ export class DeliveryWorker {
     }
     await Promise.all(this.running);
     this.throwStoreFailure();
-    this.writeCursor();
+    this.advance(true);
     if (tally.parked > 0) {
       this.logger.warn(
         { parked: tally.parked, reason: tally.parkReason },
@@ -293,7 +287,7 @@ export class DeliveryWorker {
 
   /** While requests fail with none accepted since, one at a time probes the backend. */
   private maxRunning(): number {
-    return this.backoff.attempts > 0 ? 1 : this.numConsumers;
+    return this.pacing.attempts > 0 ? 1 : this.numConsumers;
   }
 
   /** Starts ready requests (in sequence order, lanes permitting), reading more records while there is room. */
@@ -306,7 +300,7 @@ export class DeliveryWorker {
         continue;
       }
       // Nothing new while failing: the backend is probed with what already failed.
-      if (this.backoff.attempts > 0 || this.window.size >= this.queueSize) return;
+      if (this.pacing.attempts > 0 || this.window.size >= this.queueSize) return;
       const slots = Math.min(this.queueSize - this.window.size, this.maxRunning() - this.running.size);
       const entries = this.store.readBatch(this.id, this.batchSize * Math.max(1, slots), this.window.readAfter);
       if (entries.length === 0 || this.window.append(entries, this.batchSize) === 0) return;
@@ -315,10 +309,11 @@ export class DeliveryWorker {
 
   private send(slice: Slice, tally: Tally): void {
     slice.state = 'sending';
-    slice.sentAt = ++this.events;
+    slice.sentAt = this.pacing.sent();
     for (const lane of slice.lanes) this.busyLanes.set(lane, (this.busyLanes.get(lane) ?? 0) + 1);
-    const request: Promise<void> = this.pushOnce(slice.entries)
-      .then((failure) => this.settle(slice, failure, tally))
+    const records = slice.entries.map((e) => e.record);
+    const request: Promise<void> = timedPush(this.exporter, records, this.timeoutMs, this.abortPushes.signal)
+      .then((failure) => this.settle(slice, failure && this.scrubber.scrubFailure(failure), tally))
       .catch((err: unknown) => {
         // A store call failed (park, cursor): what was not recorded is pushed again; the pass reports the error.
         this.storeFailure ??= err;
@@ -351,8 +346,8 @@ export class DeliveryWorker {
     this.metrics.recordFailure(failure.reason);
     this.noteError(failure.message);
     if (failure.kind === 'retryable') {
-      const wait = this.retryWait(slice, failure.retryAfterMs);
-      this.enterFailing(failure, wait);
+      const wait = this.pacing.failed(slice.sentAt, failure.retryAfterMs);
+      this.health.failed(failure, wait);
       tally.failure ??= failure;
       slice.state = 'waiting';
       slice.readyAt = this.now() + wait;
@@ -379,36 +374,12 @@ export class DeliveryWorker {
     this.advance();
   }
 
-  /**
-   * The backoff grows with each failure of a request sent after the previous failure; a request that was already
-   * in flight when another failed waits as long as that one (one outage is one step, not ten).
-   */
-  private retryWait(slice: Slice, retryAfterMs: number | undefined): number {
-    if (slice.sentAt > this.lastFailureEvent || this.backoff.attempts === 0) this.lastWait = this.backoff.next();
-    this.lastFailureEvent = ++this.events;
-    return retryAfterMs !== undefined && retryAfterMs > this.lastWait ? Math.ceil(retryAfterMs) : this.lastWait;
-  }
-
-  /** Moves the cursor over the finished prefix: written at once when the window is done, else every 50 ms. */
-  private advance(): void {
-    const last = this.window.finishedPrefix();
-    if (last === undefined) return;
-    this.pendingCursor = last;
-    if (this.window.size > 0 && this.window.all().every((s) => s.state === 'done')) {
-      this.writeCursor();
-      return;
-    }
-    if (performance.now() - this.cursorWrittenAt >= CURSOR_WRITE_MS) this.writeCursor();
-  }
-
-  /** Writes the finished prefix to the store's cursor and drops it from the window. */
-  private writeCursor(): void {
-    const last = this.pendingCursor;
+  /** Moves the cursor over the finished prefix (at once when the window is done, else every 50 ms; `force`: now). */
+  private advance(force = false): void {
+    const last = force ? this.window.finishedPrefix() : this.window.cursorDue(performance.now(), CURSOR_WRITE_MS);
     if (last === undefined) return;
     this.store.advanceCursor(this.id, last, this.now());
-    this.pendingCursor = undefined;
-    this.cursorWrittenAt = performance.now();
-    this.window.dropThrough(last);
+    this.window.written(last, performance.now());
   }
 
   /** Waits until `at` (then promotes what is due) or until `event` settles, whichever comes first. */
@@ -425,40 +396,6 @@ export class DeliveryWorker {
     cancel.abort();
   }
 
-  private async pushOnce(entries: readonly OutboxEntry[]): Promise<PushFailure | undefined> {
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([timeout.signal, this.abortPushes.signal]);
-    const timer = setTimeout(
-      () => timeout.abort(new TransientError(`request timed out after ${this.timeoutMs}ms`)),
-      Math.min(this.timeoutMs, MAX_TIMER_MS),
-    );
-    let onAbort: (() => void) | undefined;
-    // An exporter that ignores its signal cannot hold the worker: the race ends at the abort.
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => undefined);
-    try {
-      const records = entries.map((e) => e.record);
-      const pushing = Promise.resolve().then(() => this.exporter.push(records, signal));
-      pushing.catch(() => undefined);
-      await Promise.race([pushing, aborted]);
-      return undefined;
-    } catch (err) {
-      const failure = classifyPushFailure(err, {
-        timeoutMs: this.timeoutMs,
-        timedOut: timeout.signal.aborted,
-        stopped: this.abortPushes.signal.aborted,
-      });
-      return this.scrubber.scrubFailure(failure);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
-  }
-
   private park(entry: OutboxEntry, reason: string, tally: Tally): void {
     this.store.park(this.id, entry, reason, this.now());
     tally.parked++;
@@ -468,23 +405,7 @@ export class DeliveryWorker {
 
   /** The backend answered (accepted, or rejected for good): it is reachable again. */
   private answered(): void {
-    const attempts = this.backoff.attempts;
-    this.backoff.reset();
-    if (this.failingSince === undefined) return;
-    this.logger.info({ failedForMs: this.now() - this.failingSince, failedAttempts: attempts }, 'delivery recovered');
-    this.failingSince = undefined;
-  }
-
-  private enterFailing(failure: RetryableFailure, retryInMs: number): void {
-    if (this.failingSince !== undefined) {
-      this.logger.debug({ reason: failure.reason, error: failure.message, retryInMs }, 'delivery still failing');
-      return;
-    }
-    this.failingSince = this.now();
-    this.logger.warn(
-      { reason: failure.reason, error: failure.message, retryInMs },
-      'delivery failing: records stay in the outbox and are retried with backoff',
-    );
+    this.health.recovered(this.pacing.answered());
   }
 
   private noteError(message: string): void {
@@ -537,15 +458,3 @@ export class DeliveryWorker {
     return run;
   }
 }
-
-const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
-    signal.addEventListener('abort', done, { once: true });
-  });

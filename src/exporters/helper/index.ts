@@ -9,7 +9,8 @@ export {
   type SendingQueue,
   sendingQueueSchema,
 } from './delivery-config.js';
-export { DeliveryWorker, type DeliveryWorkerOptions, type DrainResult, type Sleep } from './delivery-worker.js';
+export { DeliveryWorker, type DeliveryWorkerOptions, type DrainResult } from './delivery-worker.js';
+export type { Sleep } from './timed-push.js';
 export { classifyPushFailure, type FailureReason, type PushFailure } from './push-failure.js';
 export type { UsageExporter } from './usage-exporter.js';
 export { REDACTED, SecretScrubber } from './secret-scrubber.js';
