@@ -335,9 +335,10 @@ export class DeliveryWorker {
     if (failure === undefined) {
       this.answered();
       slice.state = 'done';
-      slice.earlyRetries = 0;
       tally.delivered += slice.entries.length;
       this.metrics.recordSent(slice.entries.length);
+      // A finished request behind an unfinished one keeps only its run of sequence numbers: memory stays flat.
+      slice.entries = [];
       // The backend accepts requests: what failed transiently is tried again now (EARLY_RETRIES in a row).
       this.window.promoteEarly(EARLY_RETRIES);
       this.advance();
@@ -362,6 +363,7 @@ export class DeliveryWorker {
       for (const entry of named) this.park(entry, rejected.get(entry.record.id) ?? failure.message, tally);
       slice.entries = slice.entries.filter((e) => !rejected.has(e.record.id));
       slice.state = slice.entries.length === 0 ? 'done' : 'ready';
+      slice.earlyRetries = 0;
     } else if (slice.entries.length === 1) {
       this.park(slice.entries[0] as OutboxEntry, failure.message, tally);
       slice.entries = [];
