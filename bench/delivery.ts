@@ -19,7 +19,7 @@
  * per request, default 600).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { UsageRecord } from '../src/records/usage-record.js';
@@ -351,7 +351,7 @@ try {
   );
   console.log('');
   console.log(
-    'flaky, slow sink: 100 ms per request, 10 % of requests answered 500 (default delivery settings: 10 in flight, backoff 1s)',
+    `flaky, slow sink: 100 ms per request, 10 % of requests answered 500 (default delivery settings: 10 in flight, backoff 1s; load average ${loadavg()[0]?.toFixed(1)})`,
   );
   const flakyRows = await flaky();
   console.log(

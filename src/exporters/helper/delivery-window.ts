@@ -93,14 +93,11 @@ export class DeliveryWindow {
   }
 
   /**
-   * The cursor to write now, if any: the finished prefix, at once when the whole window is finished, else at most
-   * every `everyMs` (each write is an fsync). Call `written` after writing it.
+   * The cursor to write now, if any: the finished prefix, at most every `everyMs` (each write is an fsync; the
+   * worker also writes it when a pass ends and at stop). Call `written` after writing it.
    */
   cursorDue(nowMs: number, everyMs: number): number | undefined {
-    const last = this.finishedPrefix();
-    if (last === undefined) return undefined;
-    if (this.slices.every((s) => s.state === 'done') || nowMs - this.writtenAt >= everyMs) return last;
-    return undefined;
+    return nowMs - this.writtenAt >= everyMs ? this.finishedPrefix() : undefined;
   }
 
   /** The cursor was written at `last`: the finished prefix up to it leaves the window. */

@@ -360,4 +360,16 @@ describe('DeliveryWorker', () => {
     expect(most).toBe(5);
     expect(clashes).toBe(0);
   });
+
+  it('strict order (one request, no read-ahead) goes on from batch to batch without waiting for a poll', async () => {
+    const ids = [...commit(3), ...commit(3), ...commit(3)];
+    const exporter = new FakeExporter(2);
+    const w = worker(exporter, {
+      pollIntervalMs: 3_600_000,
+      config: { sending_queue: { num_consumers: 1, queue_size: 1 } },
+    });
+    w.start();
+    await vi.waitFor(() => expect(exporter.accepted).toEqual(ids));
+    expect(store.status()[0]?.lag).toBe(0);
+  });
 });

@@ -250,6 +250,10 @@ export class DeliveryWorker {
       if (!halted) this.launch(tally);
       this.throwStoreFailure();
       if (this.running.size === 0) {
+        // Nothing in flight: write the cursor now, and read on if that made room in the window.
+        const before = this.window.size;
+        this.advance(true);
+        if (!halted && this.window.size < before) continue;
         if (halted || this.window.size === 0) break;
         const retryAt = this.window.nextRetryAt();
         if (!retry || retryAt === undefined) break;
@@ -376,7 +380,7 @@ export class DeliveryWorker {
     this.advance();
   }
 
-  /** Moves the cursor over the finished prefix (at once when the window is done, else every 50 ms; `force`: now). */
+  /** Moves the cursor over the finished prefix: every 50 ms while requests run; `force` (pass end, stop): now. */
   private advance(force = false): void {
     const last = force ? this.window.finishedPrefix() : this.window.cursorDue(performance.now(), CURSOR_WRITE_MS);
     if (last === undefined) return;
