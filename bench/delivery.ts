@@ -15,8 +15,8 @@
  *
  * Prints one table per part and writes nothing else (temporary files are removed). Sizes can be lowered
  * with MB_BENCH_RECORDS (part 1, default 20000), MB_BENCH_BACKLOG (part 2, default 1000000),
- * MB_BENCH_FLAKY_RECORDS (part 3, batching exporters, default 60000) and MB_BENCH_FLAKY_EVENTS (part 3, one event
- * per request, default 600).
+ * MB_BENCH_FLAKY_RECORDS (part 3, batching exporters, default 50000) and MB_BENCH_FLAKY_EVENTS (part 3, one event
+ * per request, default 500). Part 3 reports the best of two runs per exporter and sink.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,8 +33,8 @@ import { silentLogger } from '../src/telemetry/logger.js';
 
 const MINUTE = 60_000;
 const RECORDS = Number(process.env.MB_BENCH_RECORDS ?? 20_000);
-const FLAKY_RECORDS = Number(process.env.MB_BENCH_FLAKY_RECORDS ?? 60_000);
-const FLAKY_EVENTS = Number(process.env.MB_BENCH_FLAKY_EVENTS ?? 600);
+const FLAKY_RECORDS = Number(process.env.MB_BENCH_FLAKY_RECORDS ?? 50_000);
+const FLAKY_EVENTS = Number(process.env.MB_BENCH_FLAKY_EVENTS ?? 500);
 const BACKLOG = Number(process.env.MB_BENCH_BACKLOG ?? 1_000_000);
 const PER_WINDOW = 1000;
 const logger = silentLogger();
@@ -242,9 +242,9 @@ async function deliverAll(
 }
 
 /**
- * Every exporter against a slow sink (100 ms per request) without failures, then against the same sink with 10 %
- * of requests answered 500, in the same run. Batching exporters get FLAKY_RECORDS records, the one-event-per-
- * request ones (http structured, Stripe) FLAKY_EVENTS.
+ * Every exporter against a slow sink (100 ms per request) without failures and against the same sink with 10 %
+ * of requests answered 500, in the same run, best of two runs each. Batching exporters get FLAKY_RECORDS records,
+ * the one-event-per-request ones (http structured, Stripe) FLAKY_EVENTS.
  */
 async function flaky(): Promise<FlakyRow[]> {
   const clean = await startSink(100, 0);
@@ -253,8 +253,17 @@ async function flaky(): Promise<FlakyRow[]> {
   try {
     for (const [i, c] of exporterCases(clean.url).entries()) {
       const records = c.perEvent ? FLAKY_EVENTS : FLAKY_RECORDS;
-      const a = await deliverAll(c, clean, records);
-      const b = await deliverAll(exporterCases(failing.url)[i] as ExporterCase, failing, records);
+      const other = exporterCases(failing.url)[i] as ExporterCase;
+      // Best of two runs each, in the order clean, flaky, flaky, clean: the machine is shared, and a load
+      // spike during one run would otherwise decide the ratio.
+      const a1 = await deliverAll(c, clean, records);
+      const b1 = await deliverAll(other, failing, records);
+      const b2 = await deliverAll(other, failing, records);
+      const a2 = await deliverAll(c, clean, records);
+      type Run = { seconds: number; requests: number };
+      const best = (x: Run, y: Run) => (x.seconds <= y.seconds ? x : y);
+      const a = best(a1, a2);
+      const b = best(b1, b2);
       rows.push({
         exporter: c.name,
         perEvent: c.perEvent,
