@@ -129,9 +129,21 @@ export class DeliveryWindow {
     if (this.slices.length === 0) this.lastRead = undefined;
   }
 
-  /** Waiting slices whose retry is due at `at` become ready. */
-  promote(at: number): void {
-    for (const slice of this.slices) if (slice.state === 'waiting' && slice.readyAt <= at) slice.state = 'ready';
+  /** Waiting slices whose retry is due at `at` become ready (at most `limit`, in sequence order). */
+  promote(at: number, limit = Number.POSITIVE_INFINITY): void {
+    let n = 0;
+    for (const slice of this.slices) {
+      if (n >= limit) return;
+      if (slice.state === 'waiting' && slice.readyAt <= at) {
+        slice.state = 'ready';
+        n++;
+      }
+    }
+  }
+
+  /** An outage got one step longer: no waiting slice is retried before `at`. */
+  delayWaiting(at: number): void {
+    for (const slice of this.slices) if (slice.state === 'waiting' && slice.readyAt < at) slice.readyAt = at;
   }
 
   /** A request was accepted: transient failures still allowed an early retry become ready now. */

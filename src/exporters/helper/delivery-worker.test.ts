@@ -372,4 +372,36 @@ describe('DeliveryWorker', () => {
     await vi.waitFor(() => expect(exporter.accepted).toEqual(ids));
     expect(store.status()[0]?.lag).toBe(0);
   });
+
+  it('a dead backend: after the first wave fails, one request at a time probes it, with a growing backoff', async () => {
+    commit(50);
+    let inFlight = 0;
+    const concurrency: number[] = [];
+    const exporter = new FakeExporter(5, async () => {
+      inFlight++;
+      concurrency.push(inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      throw new TransientError('HTTP 503');
+    });
+    const waits: Array<{ ms: number; requests: number }> = [];
+    const sleep = (ms: number) => {
+      waits.push({ ms, requests: exporter.requests.length });
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    const w = worker(exporter, { sleep, config: { sending_queue: { num_consumers: 10 } } });
+    w.start();
+    await vi.waitFor(() => expect(exporter.requests.length).toBeGreaterThanOrEqual(14));
+    await w.stop(100);
+    expect(concurrency.slice(0, 10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // the first wave: all ten batches
+    expect(Math.max(...concurrency.slice(10))).toBe(1); // then one probe at a time
+    // One outage step for the first wave, then one request per wait, each wait one step longer.
+    expect(waits.slice(0, 4)).toEqual([
+      { ms: 1000, requests: 10 },
+      { ms: 2000, requests: 11 },
+      { ms: 4000, requests: 12 },
+      { ms: 8000, requests: 13 },
+    ]);
+    expect(store.status()[0]?.lag).toBe(50);
+  });
 });

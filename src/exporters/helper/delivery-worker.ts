@@ -351,7 +351,10 @@ export class DeliveryWorker {
     this.metrics.recordFailure(failure.reason);
     this.noteError(failure.message);
     if (failure.kind === 'retryable') {
+      const before = this.pacing.attempts;
       const wait = this.pacing.failed(slice.sentAt, failure.retryAfterMs);
+      // A probe failed during an outage: everything waiting waits for the next probe.
+      if (before > 0 && this.pacing.attempts > before) this.window.delayWaiting(this.now() + wait);
       this.health.failed(failure, wait);
       tally.failure ??= failure;
       slice.state = 'waiting';
@@ -398,7 +401,10 @@ export class DeliveryWorker {
     const signal = AbortSignal.any([cancel.signal, this.stopWaits.signal]);
     const slept = this.sleep(Math.max(0, at - this.now()), signal).then(() => 'slept' as const);
     const first = event === undefined ? await slept : await Promise.race([slept, event.then(() => 'event' as const)]);
-    if (first === 'slept' && !cancel.signal.aborted && !this.stopping) this.window.promote(at);
+    // During an outage one request at a time probes the backend: promote one.
+    if (first === 'slept' && !cancel.signal.aborted && !this.stopping) {
+      this.window.promote(at, this.pacing.attempts > 0 ? 1 : Number.POSITIVE_INFINITY);
+    }
     cancel.abort();
   }
 
