@@ -39,7 +39,6 @@ export class DeliveryWindow {
   /** Last sequence number read into the window (undefined when the window is empty: read after the cursor). */
   private lastRead: number | undefined;
   private readonly laneOf: ((record: UsageRecord) => string) | undefined;
-  private writtenAt = Number.NEGATIVE_INFINITY;
 
   constructor(laneOf?: (record: UsageRecord) => string) {
     this.laneOf = laneOf;
@@ -92,20 +91,6 @@ export class DeliveryWindow {
     );
   }
 
-  /**
-   * The cursor to write now, if any: the finished prefix, at most every `everyMs` (each write is an fsync; the
-   * worker also writes it when a pass ends and at stop). Call `written` after writing it.
-   */
-  cursorDue(nowMs: number, everyMs: number): number | undefined {
-    return nowMs - this.writtenAt >= everyMs ? this.finishedPrefix() : undefined;
-  }
-
-  /** The cursor was written at `last`: the finished prefix up to it leaves the window. */
-  written(last: number, nowMs: number): void {
-    this.writtenAt = nowMs;
-    this.dropThrough(last);
-  }
-
   /** The last sequence number of the finished prefix (undefined when the head is unfinished). */
   finishedPrefix(): number | undefined {
     let last: number | undefined;
@@ -116,7 +101,10 @@ export class DeliveryWindow {
     return last;
   }
 
-  /** Drops the finished prefix up to `last` (after the cursor moved there). */
+  /**
+   * Drops the finished prefix up to `last` (the worker writes it to the cursor, at most every 50 ms). Reading goes
+   * on after the last record read, not after the store's cursor, which may not be written yet.
+   */
   dropThrough(last: number): void {
     let n = 0;
     while (
@@ -126,7 +114,6 @@ export class DeliveryWindow {
     )
       n++;
     this.slices.splice(0, n);
-    if (this.slices.length === 0) this.lastRead = undefined;
   }
 
   /** Waiting slices whose retry is due at `at` become ready (at most `limit`, in sequence order). */

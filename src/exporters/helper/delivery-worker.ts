@@ -93,6 +93,10 @@ export class DeliveryWorker {
   private readonly running = new Set<Promise<void>>();
   private readonly busyLanes = new Map<string, number>();
 
+  /** Finished prefix not yet written to the cursor, and when it was last written (real clock). */
+  private pendingCursor: number | undefined;
+  private cursorWrittenAt = Number.NEGATIVE_INFINITY;
+
   private state: WorkerState = 'new';
   private registered = false;
   private notified = false;
@@ -250,10 +254,7 @@ export class DeliveryWorker {
       if (!halted) this.launch(tally);
       this.throwStoreFailure();
       if (this.running.size === 0) {
-        // Nothing in flight: write the cursor now, and read on if that made room in the window.
-        const before = this.window.size;
-        this.advance(true);
-        if (!halted && this.window.size < before) continue;
+        this.advance(true); // nothing in flight: write the cursor now
         if (halted || this.window.size === 0) break;
         const retryAt = this.window.nextRetryAt();
         if (!retry || retryAt === undefined) break;
@@ -383,12 +384,21 @@ export class DeliveryWorker {
     this.advance();
   }
 
-  /** Moves the cursor over the finished prefix: every 50 ms while requests run; `force` (pass end, stop): now. */
+  /**
+   * Moves the cursor over the finished prefix: the prefix leaves the window at once, the cursor is written every
+   * 50 ms while requests run (each write is an fsync); `force` (nothing in flight, pass end, stop): now.
+   */
   private advance(force = false): void {
-    const last = force ? this.window.finishedPrefix() : this.window.cursorDue(performance.now(), CURSOR_WRITE_MS);
-    if (last === undefined) return;
-    this.store.advanceCursor(this.id, last, this.now());
-    this.window.written(last, performance.now());
+    const last = this.window.finishedPrefix();
+    if (last !== undefined) {
+      this.window.dropThrough(last);
+      this.pendingCursor = last;
+    }
+    if (this.pendingCursor === undefined) return;
+    if (!force && performance.now() - this.cursorWrittenAt < CURSOR_WRITE_MS) return;
+    this.store.advanceCursor(this.id, this.pendingCursor, this.now());
+    this.pendingCursor = undefined;
+    this.cursorWrittenAt = performance.now();
   }
 
   /** Waits until `at` (then promotes what is due) or until `event` settles, whichever comes first. */

@@ -32,12 +32,21 @@ export async function timedPush(
   timeoutMs: number,
   stop: AbortSignal,
 ): Promise<PushFailure | undefined> {
-  const timeout = new AbortController();
-  const signal = AbortSignal.any([timeout.signal, stop]);
+  // One controller per request, aborted by its timer or by `stop` (AbortSignal.any would register every request
+  // on the long-lived stop signal).
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let timedOut = false;
   const timer = setTimeout(
-    () => timeout.abort(new TransientError(`request timed out after ${timeoutMs}ms`)),
+    () => {
+      timedOut = true;
+      controller.abort(new TransientError(`request timed out after ${timeoutMs}ms`));
+    },
     Math.min(timeoutMs, MAX_TIMER_MS),
   );
+  const onStop = () => controller.abort(stop.reason);
+  if (stop.aborted) onStop();
+  else stop.addEventListener('abort', onStop, { once: true });
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);
@@ -51,9 +60,10 @@ export async function timedPush(
     await Promise.race([pushing, aborted]);
     return undefined;
   } catch (err) {
-    return classifyPushFailure(err, { timeoutMs, timedOut: timeout.signal.aborted, stopped: stop.aborted });
+    return classifyPushFailure(err, { timeoutMs, timedOut, stopped: stop.aborted && !timedOut });
   } finally {
     clearTimeout(timer);
+    stop.removeEventListener('abort', onStop);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
