@@ -58,7 +58,7 @@ exporters:
     mode: batch
     max_batch_size: 500
     timeout: 2s
-    retry_on_failure: { initial_interval: 20ms, max_interval: 500ms }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 500ms }
 extensions:
   storage: { path: ${storePath} }
 service:

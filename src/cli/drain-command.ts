@@ -7,7 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load-config.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
 import { Backoff } from '../retry/backoff.js';
-import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
+import { backoffSettings, type DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker, type DrainResult } from '../exporters/helper/delivery-worker.js';
 import { defaultRegistry } from '../service/default-registry.js';
 import { commandLogger, type LogFlags } from './log-options.js';
@@ -179,7 +179,7 @@ async function drainAll(
     for (const { worker, config } of workers) {
       const drained: Drained = { id: worker.id, delivered: 0, parked: 0, lag: 0 };
       results.push(drained);
-      const backoff = new Backoff(config.retry_on_failure);
+      const backoff = new Backoff(backoffSettings(config.retry_on_failure));
       for (;;) {
         const result = await beforeDeadline(worker.drainOnce(), deadline);
         if (result === undefined) {

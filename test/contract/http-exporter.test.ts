@@ -60,6 +60,8 @@ function receiver(options: { badSubject?: string; loseAnswers?: number } = {}) {
   };
 }
 
+const SEQUENTIAL = { sending_queue: { num_consumers: 1, queue_size: 1 } };
+
 describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the cloudevents SDK)', () => {
   let server: VendorServer | undefined;
   afterEach(async () => {
@@ -67,7 +69,7 @@ describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the 
     server = undefined;
   });
 
-  async function setup(backend: ReturnType<typeof receiver>, mode: string) {
+  async function setup(backend: ReturnType<typeof receiver>, mode: string, extra: Record<string, unknown> = {}) {
     server = await startVendorServer({ routes: backend.routes });
     const config = httpExporterFactory.configSchema.parse({
       endpoint: `${server.url}/hooks/usage`,
@@ -76,6 +78,7 @@ describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the 
       bearer_token: 'hook-token',
       signature: { header: 'X-Signature', secret: SECRET },
       timeout: '300ms',
+      ...extra,
     });
     const exporter = httpExporterFactory.createUsageExporter({ id: 'http', logger: pino({ level: 'silent' }) }, config);
     return { server, config, exporter };
@@ -83,7 +86,8 @@ describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the 
 
   it.each(['structured', 'batch', 'binary'])('%s mode: every event arrives signed and decodable', async (mode) => {
     const backend = receiver();
-    const { server, config, exporter } = await setup(backend, mode);
+    // Ten requests in flight on a shared machine: a generous timeout, so no request is retried.
+    const { server, config, exporter } = await setup(backend, mode, { timeout: '10s' });
     const windows = recentRecords({ windows: 2, perWindow: 30 });
     const store = outboxWith(windows);
     const { worker } = workerFor('http', exporter, store, config);
@@ -110,7 +114,8 @@ describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the 
 
   it('under faults every event is received once or parked with the receiver reason (409 = delivered)', async () => {
     const backend = receiver({ badSubject: 'poison', loseAnswers: 2 });
-    const { server, config, exporter } = await setup(backend, 'batch');
+    // One request at a time, so each scripted fault is one failed request (concurrency: http-delivery.test.ts).
+    const { server, config, exporter } = await setup(backend, 'batch', SEQUENTIAL);
     const windows = recentRecords({ windows: 4, perWindow: 20, poison: ['poison'] });
     server.fault(reply.throttled(5));
     server.fault(reply.status(502));
@@ -151,7 +156,7 @@ describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the 
 
   it('structured mode under faults: the refused event alone is parked, nothing is sent twice but lost answers', async () => {
     const backend = receiver({ badSubject: 'poison', loseAnswers: 1 });
-    const { server, config, exporter } = await setup(backend, 'structured');
+    const { server, config, exporter } = await setup(backend, 'structured', SEQUENTIAL);
     const windows = recentRecords({ windows: 3, perWindow: 10, poison: ['poison'] });
     server.fault(reply.status(500));
     server.fault(reply.throttled(1));

@@ -88,7 +88,8 @@ describe('metronome exporter (contract: schemas/metronome-ingest.openapi.json)',
 
   it('under faults every record is delivered once or parked with the reason', async () => {
     const backend = fakeMetronome({ loseAnswers: 2 });
-    const { server, config, exporter } = await setup(backend);
+    // One request at a time, so each scripted fault is one failed request.
+    const { server, config, exporter } = await setup(backend, { sending_queue: { num_consumers: 1, queue_size: 1 } });
     const now = Date.now();
     const old = makeRecord({ windowStart: Math.floor((now - 40 * DAY) / 60_000) * 60_000, tenant: 't0' });
     const recent = recentRecords({ windows: 5, perWindow: 30, now, poison: ['poison'] });

@@ -132,7 +132,8 @@ describe('openmeter exporter (contract: openmeter-openapi.yaml)', () => {
 
   it('survives 429, 5xx, timeouts, resets, lost answers, garbage and 401: every record once, the bad one parked', async () => {
     const backend = fakeOpenMeter({ badSubject: 'poison', loseAnswers: 2 });
-    const { server, config, exporter } = await setup(backend);
+    // One request at a time, so each scripted fault meets the request the list below names.
+    const { server, config, exporter } = await setup(backend, { sending_queue: { num_consumers: 1, queue_size: 1 } });
     const windows = recentRecords({ windows: 6, perWindow: 40, poison: ['poison'] });
     const all = windows.flat();
     server.fault(reply.throttled(7), { path: '/api/v1/events' });

@@ -189,7 +189,7 @@ describe('stripe exporter (contract: schemas/stripe-billing-meter-events.openapi
     const lost = recent[1]?.[4]?.id as string;
     const backend = fakeStripe(spec, { fail500Once: fail500, loseAnswerOnce: lost });
     // One request at a time, so each scripted fault is one failed push (the concurrent lanes are tested above).
-    const { server, config, exporter } = await setup(backend, { max_concurrent_requests: 1 });
+    const { server, config, exporter } = await setup(backend, { sending_queue: { num_consumers: 1, queue_size: 1 } });
     server.fault(reply.throttled(4), { path: '/v1/billing/meter_events' });
     server.fault(reply.status(503, { error: { type: 'api_error', message: 'overloaded' } }), {
       path: '/v1/billing/meter_events',
@@ -244,7 +244,10 @@ describe('stripe exporter (contract: schemas/stripe-billing-meter-events.openapi
       endpoint: 'https://api.stripe.com',
       event_name: '{meter}',
       value_decimals: 9,
-      max_concurrent_requests: 8,
+      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000 },
     });
+    expect(schema.safeParse({ api_key: 'a', max_concurrent_requests: 8 }).error?.issues[0]?.message).toMatch(
+      /moved to sending_queue.num_consumers/,
+    );
   });
 });

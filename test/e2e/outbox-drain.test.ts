@@ -50,7 +50,7 @@ exporters:
   http:
     endpoint: ${endpoint}
     timeout: 5s
-    retry_on_failure: { initial_interval: 10ms, max_interval: 50ms }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 100ms }
 extensions:
   storage: { path: ${join(dir, 'state.db')} }
 service:

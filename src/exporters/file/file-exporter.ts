@@ -16,6 +16,8 @@ export type OpenFile = typeof open;
  */
 export class FileExporter implements UsageExporter {
   readonly maxBatchSize = 1000;
+  /** Lines in outbox order, one append at a time. */
+  readonly inOrder = true;
   private readonly path: string;
   private readonly openFile: OpenFile;
   /** The first push cuts a torn line a crash may have left. */

@@ -172,7 +172,8 @@ describe('DeliveryWorker', () => {
     });
     const result = await worker(exporter).drainOnce();
     expect(result).toEqual({ delivered: 99, parked: 1, lag: 0 });
-    expect(exporter.accepted).toEqual(ids.filter((id) => id !== bad));
+    // The halves are in flight together, so they may be accepted out of order.
+    expect([...exporter.accepted].sort()).toEqual(ids.filter((id) => id !== bad).sort());
     expect([...exporter.acceptedCounts().values()].every((n) => n === 1)).toBe(true);
     expect(store.deadLetters()).toEqual([
       expect.objectContaining({
@@ -272,9 +273,9 @@ describe('DeliveryWorker', () => {
     const ids = commit(2);
     let failures = 1;
     const flaky: UsageStore = Object.create(store) as UsageStore;
-    flaky.readBatch = (exporter, limit) => {
+    flaky.readBatch = (exporter, limit, after) => {
       if (failures-- > 0) throw new Error('database is locked');
-      return store.readBatch(exporter, limit);
+      return store.readBatch(exporter, limit, after);
     };
     const { sleep, waits } = recordingSleep();
     const exporter = new FakeExporter(10);
@@ -319,5 +320,88 @@ describe('DeliveryWorker', () => {
     );
     expect(points('meterbridge_outbox_lag_records')).toEqual([{ attributes: { exporter: 'fake/test' }, value: 4 }]);
     await provider.shutdown();
+  });
+
+  it('a failed request waits alone: the requests after it are delivered, the cursor stops before it, nothing is sent twice', async () => {
+    const ids = [...commit(4), ...commit(4), ...commit(4)];
+    const exporter = new FakeExporter(4, (records, call) => {
+      if (call === 2) throw new TransientError('HTTP 500');
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    });
+    const w = worker(exporter);
+    const first = await w.drainOnce();
+    // Three requests in flight at once; the second failed, the first and third were accepted.
+    expect(first).toMatchObject({ delivered: 8, lag: 8, failure: { reason: 'transient' } });
+    expect(exporter.requests).toEqual([ids.slice(0, 4), ids.slice(4, 8), ids.slice(8)]);
+    expect(await w.drainOnce()).toEqual({ delivered: 4, parked: 0, lag: 0 });
+    expect(exporter.requests).toHaveLength(4);
+    expect([...exporter.acceptedCounts().values()]).toEqual(Array(12).fill(1));
+  });
+
+  it('keeps num_consumers requests in flight and never two of one lane', async () => {
+    commit(40);
+    let inFlight = 0;
+    let most = 0;
+    const lanes = new Set<string>();
+    let clashes = 0;
+    const exporter = new FakeExporter(1, async (records) => {
+      const lane = (records[0]?.tenant ?? '').slice(0, 2); // t0…t9 share lanes with t1x, t2x…
+      if (lanes.has(lane)) clashes++;
+      lanes.add(lane);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      lanes.delete(lane);
+    });
+    Object.assign(exporter, { laneOf: (r: { tenant: string }) => r.tenant.slice(0, 2) });
+    const w = worker(exporter, { config: { sending_queue: { num_consumers: 5, queue_size: 20 } } });
+    expect(await w.drainOnce()).toEqual({ delivered: 40, parked: 0, lag: 0 });
+    expect(most).toBe(5);
+    expect(clashes).toBe(0);
+  });
+
+  it('strict order (one request, no read-ahead) goes on from batch to batch without waiting for a poll', async () => {
+    const ids = [...commit(3), ...commit(3), ...commit(3)];
+    const exporter = new FakeExporter(2);
+    const w = worker(exporter, {
+      pollIntervalMs: 3_600_000,
+      config: { sending_queue: { num_consumers: 1, queue_size: 1 } },
+    });
+    w.start();
+    await vi.waitFor(() => expect(exporter.accepted).toEqual(ids));
+    expect(store.status()[0]?.lag).toBe(0);
+  });
+
+  it('a dead backend: after the first wave fails, one request at a time probes it, with a growing backoff', async () => {
+    commit(50);
+    let inFlight = 0;
+    const concurrency: number[] = [];
+    const exporter = new FakeExporter(5, async () => {
+      inFlight++;
+      concurrency.push(inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      throw new TransientError('HTTP 503');
+    });
+    const waits: Array<{ ms: number; requests: number }> = [];
+    const sleep = (ms: number) => {
+      waits.push({ ms, requests: exporter.requests.length });
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    const w = worker(exporter, { sleep, config: { sending_queue: { num_consumers: 10 } } });
+    w.start();
+    await vi.waitFor(() => expect(exporter.requests.length).toBeGreaterThanOrEqual(14));
+    await w.stop(100);
+    expect(concurrency.slice(0, 10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // the first wave: all ten batches
+    expect(Math.max(...concurrency.slice(10))).toBe(1); // then one probe at a time
+    // One outage step for the first wave, then one request per wait, each wait one step longer.
+    expect(waits.slice(0, 4)).toEqual([
+      { ms: 1000, requests: 10 },
+      { ms: 2000, requests: 11 },
+      { ms: 4000, requests: 12 },
+      { ms: 8000, requests: 13 },
+    ]);
+    expect(store.status()[0]?.lag).toBe(50);
   });
 });

@@ -4,19 +4,24 @@ import { TransientError } from '../../component/errors.js';
 import type { OutboxEntry, UsageStore } from '../../extensions/storage/usage-store.js';
 import type { EpochMs } from '../../metering/types.js';
 import { Backoff } from '../../retry/backoff.js';
-import { type DeliveryConfig, effectiveBatchSize } from './delivery-config.js';
+import { RetryPacing } from './retry-pacing.js';
+import { MAX_TIMER_MS, realSleep, type Sleep, timedPush } from './timed-push.js';
+import { backoffSettings, type DeliveryConfig, effectiveBatchSize } from './delivery-config.js';
+import { DeliveryHealth } from './delivery-health.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
-import { classifyPushFailure, describeError, type FailureReason, type PushFailure } from './push-failure.js';
+import { DeliveryWindow, type Slice } from './delivery-window.js';
+import { describeError, type FailureReason, type PushFailure } from './push-failure.js';
+import { SecretScrubber } from './secret-scrubber.js';
 import type { UsageExporter } from './usage-exporter.js';
 
-/** Waits `ms`, or less when `signal` aborts; never rejects. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export type { Sleep } from './timed-push.js';
 
 export interface DeliveryWorkerOptions {
   /** Exporter instance id (`lago/prod`): the outbox cursor's name and the `exporter` metric attribute. */
   readonly id: string;
   readonly exporter: UsageExporter;
   readonly store: UsageStore;
+  /** The exporter's config: its delivery settings, and the secrets to scrub from every message. */
   readonly config: DeliveryConfig;
   readonly logger: Logger;
   readonly meter?: Meter;
@@ -28,6 +33,8 @@ export interface DeliveryWorkerOptions {
   readonly sleep?: Sleep;
   readonly now?: () => EpochMs;
   readonly random?: () => number;
+  /** Removes secret values from failure messages; default: built from `config`. */
+  readonly scrubber?: SecretScrubber;
 }
 
 /** What one drain did. `failure` is set when it stopped at a retryable failure (lag is then > 0). */
@@ -44,16 +51,23 @@ interface Tally {
   delivered: number;
   parked: number;
   parkReason?: string;
+  /** First retryable failure of the pass (drainOnce stops starting requests after it). */
+  failure?: RetryableFailure;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Retries in a row a transiently failed request gets as soon as another request is accepted. */
+const EARLY_RETRIES = 2;
+/** The cursor is written at most this often while requests are in flight (each write is an fsync). */
+const CURSOR_WRITE_MS = 50;
 
 /**
- * Delivers the outbox to one exporter: reads batches after the exporter's cursor, pushes them with a
- * per-request timeout, retries retryable failures in place with backoff (honouring Retry-After), isolates
- * permanently rejected records (the backend's `rejected` ids, else by bisecting) into the dead-letter table,
- * and advances the cursor past every delivered or parked prefix. Records are never dropped and, once a push
- * succeeded, never pushed again by this worker.
+ * Delivers the outbox to one exporter. Records after the cursor are read ahead into a window of requests
+ * (`sending_queue.queue_size`), up to `sending_queue.num_consumers` of them in flight, each with its own timeout.
+ * A request that fails retryably waits the exporter's backoff (which resets whenever a request is accepted) while
+ * the others go on; while no request has been accepted since the last failure, nothing new starts and one request
+ * at a time probes the backend. A permanent rejection parks the records the backend names (else bisects). The
+ * cursor moves over the finished prefix only, so no record is ever skipped; a record is pushed again only after a
+ * retryable failure of its own request, or after a restart when its request finished behind an unfinished one.
  */
 export class DeliveryWorker {
   readonly id: string;
@@ -61,25 +75,40 @@ export class DeliveryWorker {
   private readonly store: UsageStore;
   private readonly timeoutMs: number;
   private readonly batchSize: number;
+  private readonly numConsumers: number;
+  private readonly queueSize: number;
   private readonly logger: Logger;
   private readonly metrics: DeliveryMetrics;
-  private readonly backoff: Backoff;
+  private readonly pacing: RetryPacing;
+  private readonly health: DeliveryHealth;
+  /** Waits after a failed store call (kept apart: it says nothing about the backend). */
+  private readonly storeBackoff: Backoff;
+  private readonly scrubber: SecretScrubber;
   private readonly sleep: Sleep;
   private readonly now: () => EpochMs;
   private readonly pollIntervalMs: number;
   private readonly fromStart: boolean;
+  private readonly window: DeliveryWindow;
+  /** Requests in flight, and the lanes they hold. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly busyLanes = new Map<string, number>();
+
+  /** Finished prefix not yet written to the cursor, and when it was last written (real clock). */
+  private pendingCursor: number | undefined;
+  private cursorWrittenAt = Number.NEGATIVE_INFINITY;
 
   private state: WorkerState = 'new';
   private registered = false;
-  private failingSince: EpochMs | undefined;
   private notified = false;
   private wake: (() => void) | undefined;
+  /** A store call of a completed request failed: the pass reports it (the loop backs off). */
+  private storeFailure: unknown;
   /** Ends backoff and idle waits when stop() is called. */
   private readonly stopWaits = new AbortController();
-  /** Aborts the in-flight push when the stop grace period runs out. */
+  /** Aborts the in-flight pushes when the stop grace period runs out. */
   private readonly abortPushes = new AbortController();
   private loop: Promise<void> | undefined;
-  /** Passes run one at a time (the loop and drainOnce share the cursor). */
+  /** Passes run one at a time (the loop and drainOnce share the window and the cursor). */
   private queue: Promise<unknown> = Promise.resolve();
   private stopped: Promise<void> | undefined;
 
@@ -87,14 +116,24 @@ export class DeliveryWorker {
     this.id = options.id;
     this.exporter = options.exporter;
     this.store = options.store;
-    this.timeoutMs = options.config.timeout;
-    this.batchSize = effectiveBatchSize(options.config, options.exporter.maxBatchSize);
+    const config = options.config;
+    this.timeoutMs = config.timeout;
+    this.batchSize = effectiveBatchSize(config, options.exporter.maxBatchSize);
+    const inOrder = options.exporter.inOrder === true;
+    this.numConsumers = inOrder
+      ? 1
+      : Math.max(1, Math.min(config.sending_queue.num_consumers, this.exporter.maxInFlight ?? Infinity));
+    this.queueSize = inOrder ? 1 : Math.max(this.numConsumers, config.sending_queue.queue_size);
     this.logger = options.logger;
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.fromStart = options.fromStart ?? false;
-    this.backoff = new Backoff(options.config.retry_on_failure, options.random);
+    this.health = new DeliveryHealth(options.logger, this.now);
+    this.pacing = new RetryPacing(backoffSettings(config.retry_on_failure), options.random);
+    this.storeBackoff = new Backoff(backoffSettings(config.retry_on_failure), options.random);
+    this.scrubber = options.scrubber ?? SecretScrubber.fromConfig(config);
+    this.window = new DeliveryWindow(options.exporter.laneOf?.bind(options.exporter));
     this.metrics = new DeliveryMetrics(this.id, options.meter, () => this.readLag());
   }
 
@@ -103,7 +142,15 @@ export class DeliveryWorker {
     if (this.state !== 'new') return;
     this.ensureRegistered();
     this.state = 'running';
-    this.logger.info({ batchSize: this.batchSize, timeoutMs: this.timeoutMs }, 'delivery started');
+    this.logger.info(
+      {
+        batchSize: this.batchSize,
+        timeoutMs: this.timeoutMs,
+        numConsumers: this.numConsumers,
+        queueSize: this.queueSize,
+      },
+      'delivery started',
+    );
     this.loop = this.run();
   }
 
@@ -113,15 +160,18 @@ export class DeliveryWorker {
     this.wake?.();
   }
 
-  /** Delivers until the exporter's lag is 0 or a request fails retryably (no waiting, no retry). */
+  /**
+   * Delivers until the exporter's lag is 0 or a request fails retryably: no new request starts after the first
+   * retryable failure and nothing waits for a backoff (the requests in flight finish and count).
+   */
   drainOnce(): Promise<DrainResult> {
     this.ensureRegistered();
     return this.exclusive(() => this.pass(false));
   }
 
   /**
-   * Stops: no new request starts; the in-flight request may finish within `graceMs`, after which it is
-   * aborted (its records stay in the outbox). Then shuts the exporter down. Safe twice and without start.
+   * Stops: no new request starts; the in-flight requests may finish within `graceMs`, after which they are
+   * aborted (their records stay in the outbox). Then shuts the exporter down. Safe twice and without start.
    */
   stop(graceMs = 10_000): Promise<void> {
     this.stopped ??= this.shutdown(graceMs);
@@ -136,7 +186,7 @@ export class DeliveryWorker {
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     this.stopWaits.abort();
-    const inFlight = Promise.all([this.loop, this.queue]);
+    const inFlight = Promise.all([this.loop, this.queue, ...this.running]);
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       inFlight.then(() => true),
@@ -150,11 +200,20 @@ export class DeliveryWorker {
       this.abortPushes.abort(new TransientError('delivery stopped'));
       await inFlight;
     }
+    try {
+      this.advance(true);
+    } catch (err) {
+      this.logger.warn({ error: err instanceof Error ? describeError(err) : typeof err }, 'cursor not written at stop');
+    }
+    this.window.clear();
     this.metrics.close();
     try {
       await this.exporter.shutdown?.();
     } catch (err) {
-      this.logger.warn({ error: err instanceof Error ? describeError(err) : typeof err }, 'exporter shutdown failed');
+      this.logger.warn(
+        { error: err instanceof Error ? this.scrubber.scrub(describeError(err)) : typeof err },
+        'exporter shutdown failed',
+      );
     }
     this.state = 'stopped';
     if (wasRunning) this.logger.info('delivery stopped');
@@ -167,38 +226,59 @@ export class DeliveryWorker {
         await this.exclusive(() => this.pass(true));
       } catch (err) {
         // The store failed (locked, disk full): never crash the process holding the outbox; back off, go on.
-        const message = err instanceof Error ? describeError(err) : `non-Error value thrown (${typeof err})`;
-        const wait = this.backoff.next();
-        this.enterFailing({ kind: 'retryable', reason: 'unknown', message }, wait);
+        const message =
+          err instanceof Error ? this.scrubber.scrub(describeError(err)) : `non-Error value thrown (${typeof err})`;
+        const wait = this.storeBackoff.next();
+        this.health.failed({ kind: 'retryable', reason: 'unknown', message }, wait);
         await this.sleep(wait, this.stopWaits.signal);
         continue;
       }
-      if (this.failingSince !== undefined && !this.stopping) this.answered();
+      this.storeBackoff.reset();
+      if (this.health.failing && !this.stopping) this.answered();
       await this.waitForWork();
     }
   }
 
-  /** Delivers batch after batch until none is left, a retryable failure (retry=false) or stop. */
+  /**
+   * Delivers until nothing is left, stop, or (retry=false) the first retryable failure. With retry, waiting
+   * requests are retried when their backoff ends.
+   */
   private async pass(retry: boolean): Promise<DrainResult> {
     const tally: Tally = { delivered: 0, parked: 0 };
-    let failure: RetryableFailure | undefined;
-    while (!this.stopping) {
-      const batch = this.store.readBatch(this.id, this.batchSize);
-      if (batch.length === 0) break;
-      failure = await this.deliver(batch, retry, tally);
-      if (failure) break;
+    // drainOnce's caller sets the pace: what waits for a retry is tried again now.
+    if (!retry) this.window.promote(Number.POSITIVE_INFINITY);
+    for (;;) {
+      this.throwStoreFailure();
+      if (this.stopping) break;
+      const halted = !retry && tally.failure !== undefined;
+      if (!halted) this.launch(tally);
+      this.throwStoreFailure();
+      if (this.running.size === 0) {
+        this.advance(true); // nothing in flight: write the cursor now
+        if (halted || this.window.size === 0) break;
+        const retryAt = this.window.nextRetryAt();
+        if (!retry || retryAt === undefined) break;
+        await this.sleepUntil(retryAt, undefined);
+        continue;
+      }
+      const retryAt = retry && this.running.size < this.maxRunning() ? this.window.nextRetryAt() : undefined;
+      await this.sleepUntil(retryAt, Promise.race(this.running));
     }
+    await Promise.all(this.running);
+    this.throwStoreFailure();
+    this.advance(true);
     if (tally.parked > 0) {
       this.logger.warn(
         { parked: tally.parked, reason: tally.parkReason },
         `parked ${tally.parked} rejected record(s) in the dead-letter table (meterbridge outbox lists them)`,
       );
     }
+    const failure = tally.failure;
     return {
       delivered: tally.delivered,
       parked: tally.parked,
       lag: this.readLag() ?? 0,
-      ...(failure === undefined
+      ...(failure === undefined || this.window.size === 0
         ? {}
         : {
             failure: {
@@ -210,98 +290,132 @@ export class DeliveryWorker {
     };
   }
 
-  /**
-   * Delivers `entries` (consecutive in the exporter's queue) or parks the rejected ones, then moves the cursor
-   * past them. Returns the retryable failure that stopped it, if any; the cursor then stays before the
-   * first record not yet delivered or parked.
-   */
-  private async deliver(entries: OutboxEntry[], retry: boolean, tally: Tally): Promise<RetryableFailure | undefined> {
-    const last = (entries[entries.length - 1] as OutboxEntry).seq;
-    const failure = await this.pushWithRetry(entries, retry);
-    if (failure === undefined) {
-      this.store.advanceCursor(this.id, last, this.now());
-      tally.delivered += entries.length;
-      this.metrics.recordSent(entries.length);
-      return undefined;
-    }
-    if (failure.kind === 'retryable') return failure;
-
-    const rejected = failure.rejected;
-    const named = rejected === undefined ? [] : entries.filter((e) => rejected.has(e.record.id));
-    if (rejected !== undefined && named.length > 0) {
-      for (const entry of named) this.park(entry, rejected.get(entry.record.id) ?? failure.message, tally);
-      const rest = entries.filter((e) => !rejected.has(e.record.id));
-      const restFailure = rest.length > 0 ? await this.deliver(rest, retry, tally) : undefined;
-      if (restFailure) return restFailure;
-      this.store.advanceCursor(this.id, last, this.now());
-      return undefined;
-    }
-    if (entries.length === 1) {
-      this.park(entries[0] as OutboxEntry, failure.message, tally);
-      this.store.advanceCursor(this.id, last, this.now());
-      return undefined;
-    }
-    // The backend did not say which record is bad: bisect, delivering each half in order.
-    const middle = Math.ceil(entries.length / 2);
-    return (
-      (await this.deliver(entries.slice(0, middle), retry, tally)) ??
-      (await this.deliver(entries.slice(middle), retry, tally))
-    );
+  /** While requests fail with none accepted since, one at a time probes the backend. */
+  private maxRunning(): number {
+    return this.pacing.attempts > 0 ? 1 : this.numConsumers;
   }
 
-  /** One batch: pushes until it is answered (success or permanent), or, retryable, until !retry or stop. */
-  private async pushWithRetry(entries: OutboxEntry[], retry: boolean): Promise<PushFailure | undefined> {
+  /** Starts ready requests (in sequence order, lanes permitting), reading more records while there is room. */
+  private launch(tally: Tally): void {
     for (;;) {
-      const failure = await this.pushOnce(entries);
-      if (failure === undefined) {
-        this.answered();
-        return undefined;
+      if (this.running.size >= this.maxRunning() || this.stopping) return;
+      const slice = this.window.all().find((s) => s.state === 'ready' && s.lanes.every((l) => !this.busyLanes.has(l)));
+      if (slice) {
+        this.send(slice, tally);
+        continue;
       }
-      this.metrics.recordFailure(failure.reason);
-      this.noteError(failure.message);
-      if (failure.kind === 'permanent') {
-        this.answered();
-        return failure;
-      }
-      const wait = this.backoff.next(failure.retryAfterMs);
-      this.enterFailing(failure, wait);
-      if (!retry || this.stopping) return failure;
-      await this.sleep(wait, this.stopWaits.signal);
-      if (this.stopping) return failure;
+      // Nothing new while failing: the backend is probed with what already failed.
+      if (this.pacing.attempts > 0 || this.window.size >= this.queueSize) return;
+      const slots = Math.min(this.queueSize - this.window.size, this.maxRunning() - this.running.size);
+      const entries = this.store.readBatch(this.id, this.batchSize * Math.max(1, slots), this.window.readAfter);
+      if (entries.length === 0 || this.window.append(entries, this.batchSize) === 0) return;
     }
   }
 
-  private async pushOnce(entries: OutboxEntry[]): Promise<PushFailure | undefined> {
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([timeout.signal, this.abortPushes.signal]);
-    const timer = setTimeout(
-      () => timeout.abort(new TransientError(`request timed out after ${this.timeoutMs}ms`)),
-      Math.min(this.timeoutMs, MAX_TIMER_MS),
-    );
-    let onAbort: (() => void) | undefined;
-    // An exporter that ignores its signal cannot hold the worker: the race ends at the abort.
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => undefined);
-    try {
-      const records = entries.map((e) => e.record);
-      const pushing = Promise.resolve().then(() => this.exporter.push(records, signal));
-      pushing.catch(() => undefined);
-      await Promise.race([pushing, aborted]);
-      return undefined;
-    } catch (err) {
-      return classifyPushFailure(err, {
-        timeoutMs: this.timeoutMs,
-        timedOut: timeout.signal.aborted,
-        stopped: this.abortPushes.signal.aborted,
+  private send(slice: Slice, tally: Tally): void {
+    slice.state = 'sending';
+    slice.sentAt = this.pacing.sent();
+    for (const lane of slice.lanes) this.busyLanes.set(lane, (this.busyLanes.get(lane) ?? 0) + 1);
+    const records = slice.entries.map((e) => e.record);
+    const request: Promise<void> = timedPush(this.exporter, records, this.timeoutMs, this.abortPushes.signal)
+      .then((failure) => this.settle(slice, failure && this.scrubber.scrubFailure(failure), tally))
+      .catch((err: unknown) => {
+        // A store call failed (park, cursor): what was not recorded is pushed again; the pass reports the error.
+        this.storeFailure ??= err;
+        if (slice.state === 'sending') slice.state = 'ready';
+      })
+      .finally(() => {
+        for (const lane of slice.lanes) {
+          const n = (this.busyLanes.get(lane) ?? 1) - 1;
+          if (n <= 0) this.busyLanes.delete(lane);
+          else this.busyLanes.set(lane, n);
+        }
+        this.running.delete(request);
       });
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+    this.running.add(request);
+  }
+
+  /** Applies a request's outcome to its slice, then moves the cursor over the finished prefix. */
+  private settle(slice: Slice, failure: PushFailure | undefined, tally: Tally): void {
+    if (failure === undefined) {
+      this.answered();
+      slice.state = 'done';
+      tally.delivered += slice.entries.length;
+      this.metrics.recordSent(slice.entries.length);
+      // A finished request behind an unfinished one keeps only its run of sequence numbers: memory stays flat.
+      slice.entries = [];
+      // The backend accepts requests: what failed transiently is tried again now (EARLY_RETRIES in a row).
+      this.window.promoteEarly(EARLY_RETRIES);
+      this.advance();
+      return;
     }
+    this.metrics.recordFailure(failure.reason);
+    this.noteError(failure.message);
+    if (failure.kind === 'retryable') {
+      const before = this.pacing.attempts;
+      const wait = this.pacing.failed(slice.sentAt, failure.retryAfterMs);
+      // A probe failed during an outage: everything waiting waits for the next probe.
+      if (before > 0 && this.pacing.attempts > before) this.window.delayWaiting(this.now() + wait);
+      this.health.failed(failure, wait);
+      tally.failure ??= failure;
+      slice.state = 'waiting';
+      slice.readyAt = this.now() + wait;
+      slice.early = failure.reason !== 'throttled' && failure.retryAfterMs === undefined;
+      return;
+    }
+    this.answered();
+    const rejected = failure.rejected;
+    const named = rejected === undefined ? [] : slice.entries.filter((e) => rejected.has(e.record.id));
+    if (rejected !== undefined && named.length > 0) {
+      // Park first: a store failure leaves the records in the slice, to be pushed (and rejected) again.
+      for (const entry of named) this.park(entry, rejected.get(entry.record.id) ?? failure.message, tally);
+      slice.entries = slice.entries.filter((e) => !rejected.has(e.record.id));
+      slice.state = slice.entries.length === 0 ? 'done' : 'ready';
+      slice.earlyRetries = 0;
+    } else if (slice.entries.length === 1) {
+      this.park(slice.entries[0] as OutboxEntry, failure.message, tally);
+      slice.entries = [];
+      slice.state = 'done';
+    } else {
+      // The backend did not say which record is bad: bisect.
+      slice.state = 'ready';
+      this.window.split(slice);
+    }
+    this.advance();
+  }
+
+  /**
+   * Moves the cursor over the finished prefix: the prefix leaves the window at once, the cursor is written every
+   * 50 ms while requests run (each write is an fsync); `force` (nothing in flight, pass end, stop): now.
+   */
+  private advance(force = false): void {
+    const last = this.window.finishedPrefix();
+    if (last !== undefined) {
+      this.window.dropThrough(last);
+      this.pendingCursor = last;
+    }
+    if (this.pendingCursor === undefined) return;
+    if (!force && performance.now() - this.cursorWrittenAt < CURSOR_WRITE_MS) return;
+    this.store.advanceCursor(this.id, this.pendingCursor, this.now());
+    this.pendingCursor = undefined;
+    this.cursorWrittenAt = performance.now();
+  }
+
+  /** Waits until `at` (then promotes what is due) or until `event` settles, whichever comes first. */
+  private async sleepUntil(at: number | undefined, event: Promise<void> | undefined): Promise<void> {
+    if (at === undefined) {
+      await event;
+      return;
+    }
+    const cancel = new AbortController();
+    const signal = AbortSignal.any([cancel.signal, this.stopWaits.signal]);
+    const slept = this.sleep(Math.max(0, at - this.now()), signal).then(() => 'slept' as const);
+    const first = event === undefined ? await slept : await Promise.race([slept, event.then(() => 'event' as const)]);
+    // During an outage one request at a time probes the backend: promote one.
+    if (first === 'slept' && !cancel.signal.aborted && !this.stopping) {
+      this.window.promote(at, this.pacing.attempts > 0 ? 1 : Number.POSITIVE_INFINITY);
+    }
+    cancel.abort();
   }
 
   private park(entry: OutboxEntry, reason: string, tally: Tally): void {
@@ -313,23 +427,7 @@ export class DeliveryWorker {
 
   /** The backend answered (accepted, or rejected for good): it is reachable again. */
   private answered(): void {
-    const attempts = this.backoff.attempts;
-    this.backoff.reset();
-    if (this.failingSince === undefined) return;
-    this.logger.info({ failedForMs: this.now() - this.failingSince, failedAttempts: attempts }, 'delivery recovered');
-    this.failingSince = undefined;
-  }
-
-  private enterFailing(failure: RetryableFailure, retryInMs: number): void {
-    if (this.failingSince !== undefined) {
-      this.logger.debug({ reason: failure.reason, error: failure.message, retryInMs }, 'delivery still failing');
-      return;
-    }
-    this.failingSince = this.now();
-    this.logger.warn(
-      { reason: failure.reason, error: failure.message, retryInMs },
-      'delivery failing: records stay in the outbox and are retried with backoff',
-    );
+    this.health.recovered(this.pacing.answered());
   }
 
   private noteError(message: string): void {
@@ -338,6 +436,13 @@ export class DeliveryWorker {
     } catch {
       // The failure itself is logged and counted; a store that cannot note it shows up on the next read.
     }
+  }
+
+  private throwStoreFailure(): void {
+    if (this.storeFailure === undefined) return;
+    const err = this.storeFailure;
+    this.storeFailure = undefined;
+    throw err;
   }
 
   private readLag(): number | undefined {
@@ -375,15 +480,3 @@ export class DeliveryWorker {
     return run;
   }
 }
-
-const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
-    signal.addEventListener('abort', done, { once: true });
-  });

@@ -3,6 +3,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { TransientError } from '../../component/errors.js';
 import { type ProxyEnv, proxyEnvFrom } from './proxy-env.js';
+import { printableEndpoint } from './printable-endpoint.js';
 import type { TlsSettings } from './tls-config.js';
 
 /** An answer read in full. `json()` never throws: undefined when the body is empty or not JSON. */
@@ -76,9 +77,19 @@ export class HttpClient {
     return new URL(`${prefix}${path}`, this.base);
   }
 
+  /**
+   * How a request is named in messages: method and request path, never the query; an endpoint with a path of its
+   * own (it may hold a token: `http://host/hooks/<token>`) is shown by scheme, host and port only.
+   */
+  label(method: string, path: string): string {
+    const own = path.split('?')[0] ?? '';
+    const prefixed = this.base.pathname !== '' && this.base.pathname !== '/';
+    return prefixed ? `${method} ${printableEndpoint(this.base)}${own}` : `${method} ${own === '' ? '/' : own}`;
+  }
+
   request(req: HttpRequest): Promise<HttpResponse> {
     const url = this.url(req.path);
-    const label = `${req.method} ${url.pathname}`;
+    const label = this.label(req.method, req.path);
     if (req.signal.aborted) return Promise.reject(abortError(label, req.signal));
     const payload =
       req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);

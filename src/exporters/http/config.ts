@@ -14,7 +14,7 @@ export const httpExporterConfigSchema = z.strictObject({
    * `application/json` with `ce-*` headers, one event per request.
    */
   mode: z.enum(['structured', 'batch', 'binary']).default('structured'),
-  /** Events per request in `batch` mode; in the other modes, events sent one after another per outbox batch. */
+  /** Events per request in `batch` mode (the other modes send one event per request). */
   max_batch_size: z.number().int().min(1).max(10_000).default(100),
   /** `Authorization: Bearer <token>`. Use `${env:…}` or `${file:…}`. */
   bearer_token: z.string().min(1).optional(),
@@ -28,8 +28,26 @@ export const httpExporterConfigSchema = z.strictObject({
     .optional(),
   /** Extra request headers (static). */
   headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string()).default({}),
-  /** Statuses that mean "I already have this event" and count as delivered. */
-  duplicate_statuses: z.array(z.number().int().min(200).max(599)).default([409]),
+  /**
+   * 4xx statuses that mean "I already have this event" and count as delivered. 408, 429 and 5xx are refused: they
+   * say the backend failed, and counting them as delivered would lose the records.
+   */
+  duplicate_statuses: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(400, 'must be a 4xx status (2xx is delivered anyway; 1xx/3xx are not answers to a delivery)')
+        .max(
+          499,
+          'must be a 4xx status: a 5xx means the backend failed, so the record would be marked delivered without being stored',
+        )
+        .refine(
+          (s) => s !== 408 && s !== 429,
+          'must not be 408 or 429: those ask for a retry, so the record would be marked delivered without being stored',
+        ),
+    )
+    .default([409]),
   tls: tlsSettingsSchema.prefault({}),
   ...deliverySettingsShape,
 });

@@ -1,19 +1,17 @@
-import { PermanentError } from '../../component/errors.js';
 import type { UsageRecord } from '../../records/usage-record.js';
 import type { UsageExporter } from '../helper/usage-exporter.js';
 import { classifyResponse } from '../http-client/classify-response.js';
 import { HttpClient } from '../http-client/http-client.js';
+import { printableEndpoint } from '../http-client/printable-endpoint.js';
 import { cloudEventsRequest, signBody } from './cloudevents-request.js';
 import type { HttpExporterConfig } from './config.js';
 
-/** Ids remembered as accepted, so a batch pushed again after a failure is not re-sent (structured/binary). */
-const REMEMBERED = 10_000;
-
 /**
- * CloudEvents to any HTTP endpoint: structured or binary (one event per request, the batch's events sent one
- * after another in outbox order) or batch (one JSON array per request). The body is the record's event
- * exactly as the usage connector built it; with `signature`, the exact body bytes are signed with
- * HMAC-SHA256. 2xx and `duplicate_statuses` count as delivered.
+ * CloudEvents to any HTTP endpoint: structured or binary (one event per request: a push is one event, and the
+ * delivery helper keeps `sending_queue.num_consumers` of them in flight) or batch (one JSON array of up to
+ * `max_batch_size` events per request). The body is the record's event exactly as the usage connector built it;
+ * with `signature`, the exact body bytes are signed with HMAC-SHA256. 2xx and `duplicate_statuses` count as
+ * delivered. Messages name the endpoint by scheme, host and port only (its path may hold a token).
  */
 export class HttpExporter implements UsageExporter {
   readonly maxBatchSize: number;
@@ -21,14 +19,13 @@ export class HttpExporter implements UsageExporter {
   private readonly config: HttpExporterConfig;
   private readonly path: string;
   private readonly label: string;
-  private readonly accepted = new Set<string>();
 
   constructor(config: HttpExporterConfig) {
     this.config = config;
-    this.maxBatchSize = config.max_batch_size;
+    this.maxBatchSize = config.mode === 'batch' ? config.max_batch_size : 1;
     const url = new URL(config.endpoint);
     this.path = url.search;
-    this.label = `POST ${url.pathname}`;
+    this.label = `POST ${printableEndpoint(url)}`;
     this.client = new HttpClient({
       endpoint: `${url.origin}${url.pathname}`,
       headers: {
@@ -45,23 +42,8 @@ export class HttpExporter implements UsageExporter {
       await this.send(records, signal);
       return;
     }
-    // One request per event, in order. A retryable failure ends the push (the helper retries the batch and
-    // what already went through is skipped); a refused event is named so the helper parks only it.
-    const rejected = new Map<string, string>();
-    for (const record of records) {
-      if (this.accepted.has(record.id)) continue;
-      try {
-        await this.send([record], signal);
-      } catch (err) {
-        if (!(err instanceof PermanentError)) throw err;
-        rejected.set(record.id, err.message);
-        continue;
-      }
-      if (this.accepted.size >= REMEMBERED) this.accepted.clear();
-      this.accepted.add(record.id);
-    }
-    if (rejected.size > 0) throw new PermanentError(`${rejected.size} event(s) refused`, { rejected });
-    this.accepted.clear();
+    // One event per request; the helper gives each push one record (maxBatchSize 1), in flight beside others.
+    for (const record of records) await this.send([record], signal);
   }
 
   private async send(records: readonly UsageRecord[], signal: AbortSignal): Promise<void> {

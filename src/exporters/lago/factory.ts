@@ -1,3 +1,4 @@
+import { SecretScrubber } from '../helper/secret-scrubber.js';
 import type { ComponentSettings, UsageExporterFactory } from '../../component/component.js';
 import type { UsageExporter } from '../helper/usage-exporter.js';
 import { HttpClient } from '../http-client/http-client.js';
@@ -56,10 +57,12 @@ export function createLagoExporter(
   const state = config.lifecycle.enabled
     ? openLifecycleState(config.lifecycle.state_path ?? defaultStatePath(settings.id), logger)
     : undefined;
+  const scrubber = SecretScrubber.fromConfig(config);
   return new LagoExporter({
     api,
     mapper,
     logger,
+    scrub: (text) => scrubber.scrub(text),
     close: () => {
       http.close();
       state?.store.close();

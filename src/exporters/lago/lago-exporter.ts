@@ -22,6 +22,8 @@ export interface LagoExporterParts {
   readonly lifecycle?: TenantLifecycle;
   readonly logger: Logger;
   readonly close?: () => void;
+  /** Removes the configured secrets from what is logged (a Lago error may echo the request). */
+  readonly scrub?: (text: string) => string;
 }
 
 /**
@@ -36,13 +38,20 @@ export interface LagoExporterParts {
  */
 export class LagoExporter implements UsageExporter {
   readonly maxBatchSize = LAGO_MAX_BATCH;
+  /**
+   * The tenant lifecycle terminates a subscription once the delivery watermark is past its last usage, which is
+   * only safe when records are delivered in outbox order: with it, one push at a time.
+   */
+  readonly inOrder: boolean;
   private readonly parts: LagoExporterParts;
   private bootstrapped = false;
+  private bootstrapping: Promise<void> | undefined;
   private configFailing = false;
 
   constructor(parts: LagoExporterParts) {
     this.parts = parts;
     this.bootstrapped = parts.bootstrap === undefined;
+    this.inOrder = parts.lifecycle !== undefined;
   }
 
   /** Runs the bootstrap now (start, or on demand). Failures are thrown; the next push tries again. */
@@ -56,7 +65,11 @@ export class LagoExporter implements UsageExporter {
   async push(records: readonly UsageRecord[], signal: AbortSignal): Promise<void> {
     if (records.length === 0) return;
     try {
-      if (!this.bootstrapped) await this.bootstrapForPush(signal);
+      if (!this.bootstrapped) {
+        // Pushes in flight together share one bootstrap.
+        this.bootstrapping ??= this.bootstrapForPush(signal).finally(() => (this.bootstrapping = undefined));
+        await this.bootstrapping;
+      }
       if (this.parts.lifecycle) await this.subscribeTenants(records, this.parts.lifecycle, signal);
       await this.sendEvents(records, signal);
     } catch (err) {
@@ -79,7 +92,10 @@ export class LagoExporter implements UsageExporter {
       await this.bootstrap(signal);
     } catch (err) {
       const message = err instanceof Error ? describeError(err) : typeof err;
-      this.parts.logger.error({ error: message }, 'lago bootstrap failed: no events are sent until it succeeds');
+      this.parts.logger.error(
+        { error: this.parts.scrub?.(message) ?? message },
+        'lago bootstrap failed: no events are sent until it succeeds',
+      );
       if (err instanceof TransientError || !(err instanceof Error)) throw err;
       // A 4xx on a bootstrap call is a configuration problem, not a problem of these records: keep them.
       throw new TransientError(`lago bootstrap failed: ${message}`, { cause: err });
@@ -148,8 +164,9 @@ export class LagoExporter implements UsageExporter {
       status === 404
         ? 'check exporters::lago::endpoint (without /api/v1) and plan_code'
         : 'check the API key (api_key / api_key_file) and its permissions';
+    const error = err instanceof Error ? describeError(err) : typeof err;
     this.parts.logger.error(
-      { status, error: err instanceof Error ? describeError(err) : typeof err },
+      { status, error: this.parts.scrub?.(error) ?? error },
       `lago answered ${status} for the whole request: records stay in the outbox and are retried; ${hint}`,
     );
   }

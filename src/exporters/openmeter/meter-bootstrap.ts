@@ -15,6 +15,8 @@ const MAX_PAGES = 100;
  */
 export class MeterBootstrap {
   private done = false;
+  /** Pushes in flight together share one run. */
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly client: HttpClient,
@@ -24,6 +26,11 @@ export class MeterBootstrap {
 
   async ensure(signal: AbortSignal): Promise<void> {
     if (this.done) return;
+    this.running ??= this.run(signal).finally(() => (this.running = undefined));
+    await this.running;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
     const existing = await this.listSlugs(signal);
     const created: string[] = [];
     for (const meter of this.meters) {

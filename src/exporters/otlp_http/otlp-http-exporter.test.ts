@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../telemetry/logger.js';
 import { otlpHttpExporterConfigSchema } from './config.js';
@@ -100,5 +101,41 @@ describe('otlp_http exporter (local sink)', () => {
           }),
         ),
     ).toThrow(expect.objectContaining({ code: 'MB_METRICS_EXPORTER' }));
+  });
+
+  it('logs a failed export as its status, never the answer body nor a configured header value', async () => {
+    const token = 'otlp-bearer-0123456789abcdef';
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () =>
+        res.writeHead(400).end(`rejected; you sent ${req.headers.authorization}; ${'x'.repeat(5000)}`),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as { port: number };
+    const lines: string[] = [];
+    try {
+      const exporter = new OtlpHttpMetricsExporter(
+        { id: 'otlp_http', logger: pino({ level: 'debug' }, { write: (l: string) => lines.push(l) }) },
+        otlpHttpExporterConfigSchema.parse({
+          endpoint: `http://127.0.0.1:${port}/collector/${'t'.repeat(20)}`,
+          interval: '1h',
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      );
+      const provider = new MeterProvider({ readers: [exporter.metricReader()] });
+      provider.getMeter('m').createCounter('c').add(1);
+      await exporter.shutdown();
+      await provider.shutdown();
+      expect(exporter.failedExports()).toBeGreaterThanOrEqual(1);
+      const logged = lines.join('\n');
+      expect(logged).toContain('OTLP export failed');
+      expect(logged).toContain('HTTP 400');
+      expect(logged).not.toContain(token);
+      expect(logged).not.toContain('rejected; you sent');
+      expect(logged).not.toContain('t'.repeat(20));
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -16,6 +16,9 @@ import type { ComponentSettings, Host, MetricsExporter } from '../../component/c
 import { MeterbridgeError } from '../../component/errors.js';
 import { exposeUsage } from '../../telemetry/exposed-usage.js';
 import { proxyEnvFrom } from '../http-client/proxy-env.js';
+import { describeError } from '../helper/push-failure.js';
+import { SecretScrubber } from '../helper/secret-scrubber.js';
+import { printableEndpoint } from '../http-client/printable-endpoint.js';
 import { metricsUrl, type OtlpHttpExporterConfig } from './config.js';
 
 type OtlpOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
@@ -47,7 +50,7 @@ export class OtlpHttpMetricsExporter implements MetricsExporter {
     });
     const extra: Record<string, string> = {};
     if (config.cluster_name !== undefined) extra['k8s.cluster.name'] = config.cluster_name;
-    this.sink = new ResourceAttributesExporter(otlp, extra, this.log);
+    this.sink = new ResourceAttributesExporter(otlp, extra, this.log, SecretScrubber.fromConfig(config));
     this.reader = new PeriodicExportingMetricReader({
       exporter: this.sink,
       exportIntervalMillis: config.interval,
@@ -56,7 +59,12 @@ export class OtlpHttpMetricsExporter implements MetricsExporter {
     });
     // Header names only: their values may be credentials.
     this.log.debug(
-      { url, headers: Object.keys(config.headers), temporality: config.temporality, interval: config.interval },
+      {
+        url: printableEndpoint(url),
+        headers: Object.keys(config.headers),
+        temporality: config.temporality,
+        interval: config.interval,
+      },
       'otlp_http exporter created',
     );
     if (config.tls.insecure_skip_verify && url.startsWith('https:')) {
@@ -77,7 +85,7 @@ export class OtlpHttpMetricsExporter implements MetricsExporter {
     try {
       await this.reader.forceFlush();
     } catch (err) {
-      this.log.warn({ err }, 'final OTLP export failed');
+      this.log.warn({ error: this.sink.describe(err) }, 'final OTLP export failed');
     }
   }
 
@@ -113,7 +121,8 @@ function tlsAgentOptions(id: string, tls: OtlpHttpExporterConfig['tls']): { reje
 
 /**
  * Adds resource attributes (`k8s.cluster.name`) to what the inner exporter sends, and logs export
- * failures once per failing streak (the SDK reports them only to its silent diag logger).
+ * failures once per failing streak (the SDK reports them only to its silent diag logger). A failure is logged
+ * as its status and a bounded message, scrubbed of the configured secrets, never the collector's whole answer.
  */
 class ResourceAttributesExporter implements PushMetricExporter {
   failures = 0;
@@ -123,7 +132,15 @@ class ResourceAttributesExporter implements PushMetricExporter {
     private readonly inner: OTLPMetricExporter,
     private readonly attributes: Record<string, string>,
     private readonly log: Logger,
+    private readonly scrubber: SecretScrubber,
   ) {}
+
+  /** `Name: message` (bounded), the HTTP status when the SDK gives one, scrubbed. Never the response body. */
+  describe(err: unknown): string {
+    if (!(err instanceof Error)) return typeof err;
+    const code = (err as { code?: unknown }).code;
+    return this.scrubber.scrub(`${describeError(err)}${typeof code === 'number' ? ` (HTTP ${code})` : ''}`);
+  }
 
   export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
     const resource =
@@ -136,7 +153,9 @@ class ResourceAttributesExporter implements PushMetricExporter {
         this.failing = false;
       } else {
         this.failures++;
-        if (!this.failing) this.log.warn({ err: result.error }, 'OTLP export failed; these points are not re-sent');
+        if (!this.failing) {
+          this.log.warn({ error: this.describe(result.error) }, 'OTLP export failed; these points are not re-sent');
+        }
         this.failing = true;
       }
       done(result);

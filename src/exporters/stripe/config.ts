@@ -37,8 +37,13 @@ export const stripeExporterConfigSchema = z
      * record's exact nano-units; fewer digits round half up per record. Price per 10^-value_decimals unit.
      */
     value_decimals: z.number().int().min(0).max(9).default(9),
-    /** Requests in flight at once, never two for the same (customer, event name): Stripe allows one. */
-    max_concurrent_requests: z.number().int().min(1).max(64).default(8),
+    /** Moved to `sending_queue.num_consumers` (the delivery helper's requests in flight); refused with that hint. */
+    max_concurrent_requests: z
+      .never({
+        error:
+          'moved to sending_queue.num_consumers (requests in flight; never two for one customer and meter): write sending_queue: { num_consumers: <n> }',
+      })
+      .optional(),
     tls: tlsSettingsSchema.prefault({}),
     ...deliverySettingsShape,
   })

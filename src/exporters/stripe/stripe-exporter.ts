@@ -6,12 +6,13 @@ import { HttpClient, type HttpResponse } from '../http-client/http-client.js';
 import { readApiKey } from '../http-client/secret.js';
 import type { StripeExporterConfig } from './config.js';
 import { CustomerResolver } from './customer-resolver.js';
+import { renderTemplate } from '../http/record-template.js';
 import { formEncode, type MeterEventOptions, outOfRange, toMeterEvent, tooManyDigits } from './meter-event.js';
 import { classifyStripeAnswer, type StripeOutcome, stripeError } from './stripe-answer.js';
 
-/** Records per push; each is its own request, `max_concurrent_requests` of them at once. */
-const BATCH = 100;
-/** Ids remembered as accepted, so a batch pushed again after a partial rejection is not re-sent. */
+/** Meter events are one per request: a push is one record (the helper keeps `num_consumers` in flight). */
+const BATCH = 1;
+/** Records whose Idempotency-Key was rotated after a 5xx, remembered at most. */
 const REMEMBERED = 10_000;
 
 export interface StripeExporterOptions {
@@ -21,7 +22,9 @@ export interface StripeExporterOptions {
 
 /**
  * Stripe Billing meter events (v1, `POST /v1/billing/meter_events`, form-encoded, one event per request,
- * validated synchronously so a bad record is known and parked). `identifier` = record id (Stripe's dedup,
+ * validated synchronously so a bad record is known and parked). A push is one record; the delivery helper keeps
+ * `sending_queue.num_consumers` pushes in flight and never two of one lane (customer, event name): Stripe allows
+ * one concurrent call per customer and meter. `identifier` = record id (Stripe's dedup,
  * ≥ 24 h); `Idempotency-Key` = record id, except after a 5xx: Stripe saves a 5xx answer under its key for
  * 24 h, so the next attempt of that record uses a fresh key and relies on `identifier` alone.
  */
@@ -32,7 +35,6 @@ export class StripeExporter implements UsageExporter {
   private readonly now: () => EpochMs;
   private readonly customers: CustomerResolver;
   private readonly eventOptions: MeterEventOptions;
-  private readonly accepted = new Set<string>();
   private readonly keyAttempts = new Map<string, number>();
 
   constructor(options: StripeExporterOptions) {
@@ -55,67 +57,44 @@ export class StripeExporter implements UsageExporter {
     };
   }
 
+  /** One in-flight request per (customer, meter event name); a tenant looked up by search is its own lane. */
+  laneOf(record: UsageRecord): string {
+    const customer = this.config.customers[record.tenant] ?? `tenant:${record.tenant}`;
+    return `${customer}\u0000${renderTemplate(this.config.event_name, record)}`;
+  }
+
   async push(records: readonly UsageRecord[], signal: AbortSignal): Promise<void> {
     const rejected = new Map<string, string>();
-    const retries: Array<Extract<StripeOutcome, { kind: 'retry' }>> = [];
-    // One in-flight request per (customer, meter event name): Stripe allows no more.
-    const lanes = new Map<string, Array<{ record: UsageRecord; body: string }>>();
     const now = this.now();
     for (const record of records) {
-      if (this.accepted.has(record.id)) continue;
-      const range = outOfRange(record, now);
-      if (range !== undefined) {
-        rejected.set(record.id, range);
-        continue;
-      }
-      const lookup = await this.customers.resolve(record.tenant, signal);
-      if ('missing' in lookup) {
-        rejected.set(record.id, lookup.missing);
-        continue;
-      }
-      const event = toMeterEvent(record, lookup.customer, this.eventOptions);
-      const value = event.payload[this.config.value_payload_key] as string;
-      if (tooManyDigits(value)) {
-        rejected.set(record.id, `meter value ${value} has more than 15 significant digits: lower value_decimals`);
-        continue;
-      }
-      const lane = `${lookup.customer}\u0000${event.event_name}`;
-      const queue = lanes.get(lane) ?? [];
-      queue.push({ record, body: formEncode(event) });
-      lanes.set(lane, queue);
-    }
-
-    const queues = [...lanes.values()];
-    const workers = Array.from({ length: Math.min(this.config.max_concurrent_requests, queues.length) }, async () => {
-      // After the first retryable answer no new request starts (a 429 must not be hammered); requests
-      // already in flight on other lanes finish and count.
-      for (let queue = queues.shift(); queue && retries.length === 0; queue = queues.shift()) {
-        for (const { record, body } of queue) {
-          if (signal.aborted || retries.length > 0) return;
-          const outcome = await this.sendEvent(record, body, signal);
-          if (outcome.kind === 'accepted' || outcome.kind === 'duplicate') this.remember(record.id);
-          else if (outcome.kind === 'rejected') rejected.set(record.id, outcome.reason);
-          else {
-            retries.push(outcome);
-            return;
-          }
-        }
-      }
-    });
-    await Promise.all(workers);
-    if (signal.aborted) throw new TransientError('stripe push aborted', { cause: signal.reason });
-    if (retries.length > 0) {
-      const hinted = retries.filter((r) => r.retryAfterMs !== undefined).map((r) => r.retryAfterMs as number);
-      const first = retries[0] as (typeof retries)[number];
-      if (hinted.length > 0 || retries.some((r) => r.throttled)) {
-        throw new ThrottledError(hinted.length > 0 ? Math.max(...hinted) : undefined, first.reason);
-      }
-      throw new TransientError(`${retries.length} meter event request(s) failed: ${first.reason}`);
+      const reason = await this.send(record, now, signal);
+      if (reason !== undefined) rejected.set(record.id, reason);
     }
     if (rejected.size > 0) {
       throw new PermanentError(`stripe rejected ${rejected.size} meter event(s)`, { rejected });
     }
-    this.accepted.clear(); // only a batch pushed again after a failure needs to skip what went through
+  }
+
+  /** Sends one record: undefined when Stripe has it, the reason when it is refused; throws to retry. */
+  private async send(record: UsageRecord, now: EpochMs, signal: AbortSignal): Promise<string | undefined> {
+    const range = outOfRange(record, now);
+    if (range !== undefined) return range;
+    const lookup = await this.customers.resolve(record.tenant, signal);
+    if ('missing' in lookup) return lookup.missing;
+    const event = toMeterEvent(record, lookup.customer, this.eventOptions);
+    const value = event.payload[this.config.value_payload_key] as string;
+    if (tooManyDigits(value)) return `meter value ${value} has more than 15 significant digits: lower value_decimals`;
+    const outcome = await this.sendEvent(record, formEncode(event), signal);
+    if (outcome.kind === 'accepted' || outcome.kind === 'duplicate') {
+      this.keyAttempts.delete(record.id);
+      return undefined;
+    }
+    if (outcome.kind === 'rejected') return outcome.reason;
+    if (signal.aborted) throw new TransientError('stripe push aborted', { cause: signal.reason });
+    if (outcome.retryAfterMs !== undefined || outcome.throttled) {
+      throw new ThrottledError(outcome.retryAfterMs, outcome.reason);
+    }
+    throw new TransientError(`meter event request failed: ${outcome.reason}`);
   }
 
   private async sendEvent(record: UsageRecord, body: string, signal: AbortSignal): Promise<StripeOutcome> {
@@ -161,12 +140,6 @@ export class StripeExporter implements UsageExporter {
   private rotateKey(id: string, attempt: number): void {
     if (this.keyAttempts.size >= REMEMBERED) this.keyAttempts.clear();
     this.keyAttempts.set(id, attempt + 1);
-  }
-
-  private remember(id: string): void {
-    this.keyAttempts.delete(id);
-    if (this.accepted.size >= REMEMBERED) this.accepted.clear();
-    this.accepted.add(id);
   }
 
   async shutdown(): Promise<void> {

@@ -299,10 +299,10 @@ export class SqliteUsageStore implements UsageStore {
       .run(exporter, start, Date.now());
   }
 
-  readBatch(exporter: string, limit: number): OutboxEntry[] {
+  readBatch(exporter: string, limit: number, after?: number): OutboxEntry[] {
     const cursor = this.cursor(exporter);
     const rows = this.stmt.readBatch.all(
-      cursor.seq,
+      after === undefined ? cursor.seq : Math.max(cursor.seq, after),
       exporter,
       Math.max(0, Math.floor(limit)),
     ) as unknown as RecordRow[];

@@ -91,8 +91,11 @@ export interface UsageStore {
 
   /** Registers an exporter's cursor (at the current end of the outbox for a new exporter, unless `fromStart`). */
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void;
-  /** Up to `limit` records after the exporter's cursor, in sequence order. */
-  readBatch(exporter: string, limit: number): OutboxEntry[];
+  /**
+   * Up to `limit` records after the exporter's cursor, in sequence order; with `after`, after that sequence
+   * number when it is past the cursor (the delivery helper reads ahead of requests still in flight).
+   */
+  readBatch(exporter: string, limit: number, after?: number): OutboxEntry[];
   /** Marks every record up to and including `seq` delivered for `exporter`. */
   advanceCursor(exporter: string, seq: number, at: EpochMs): void;
   /** Parks one record in the dead-letter table with the backend's reason. Delivery goes on past it. */
