@@ -216,7 +216,8 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     api.put(VCIS, vci('Ready'));
     // The OSS control plane of the same vCluster, running in the host namespace: the instance bills it, once.
     api.put(STS, fx.vclusterStatefulSet('loft-default-v-gpu-a', 'gpu-a'));
-    api.put(PODS, fx.pod('loft-default-v-gpu-a', 'job-1', { requests: { cpu: '2' } }));
+    api.put(NODES, fx.node('shared-2', {}, { cpu: '8', memory: '64Gi' }));
+    api.put(PODS, fx.pod('loft-default-v-gpu-a', 'job-1', { node: 'shared-2', requests: { cpu: '2' } }));
     const consumer = new RecordingConsumer();
     const r = start(consumer);
     await until(() => r.synced(), 'sync');
@@ -236,7 +237,7 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     ]);
     const cp = 'controlplane_hours|"gpu-a"|';
     expect(consumer.current().get(cp)).toBe('1');
-    expect(consumer.current().get('cpu_core_hours|"gpu-a"|capacity_type="unknown"')).toBe('2000');
+    expect(consumer.current().get('cpu_core_hours|"gpu-a"|capacity_type="on-demand"')).toBe('2000');
     expect(consumer.resources().filter((k) => k.includes('/StatefulSet/'))).toEqual([]);
     expect(
       consumer.resources().filter((k) => k.startsWith('kubernetes/VirtualClusterInstance/p-default/gpu-a/')),
