@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
+import { unattributedSettingsShape } from './unattributed-filter.js';
 
 /** `retry_on_failure`: exponential backoff with jitter. There is no max_elapsed_time: records stay in the outbox. */
 export const retryOnFailureSchema = z
@@ -33,6 +34,7 @@ export const deliverySettingsShape = {
     })
     .prefault({}),
   retry_on_failure: retryOnFailureSchema.prefault({}),
+  ...unattributedSettingsShape,
 };
 
 /** The delivery settings alone (what DeliveryWorker reads). */
