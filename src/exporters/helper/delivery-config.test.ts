@@ -8,6 +8,7 @@ describe('delivery settings', () => {
       timeout: 10_000,
       batch: { max_records: 0 },
       retry_on_failure: { initial_interval: 1000, max_interval: 60_000, multiplier: 2, jitter: 0.2 },
+      include_unattributed: false,
     });
   });
 
