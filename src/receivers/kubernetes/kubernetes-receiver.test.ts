@@ -88,6 +88,29 @@ const key = {
 };
 
 describe('kubernetes receiver (stand-in apiserver)', () => {
+  it('holds the connector’s windows open (a watermark) until its first full sync, then releases them', async () => {
+    seedTenantA();
+    const marks: Array<[string, string, number?]> = [];
+    const consumer = Object.assign(new RecordingConsumer(), {
+      registerWatermark: (source: string) => {
+        marks.push(['register', source]);
+        return { windowMs: 60_000, from: 0 };
+      },
+      advanceWatermark: (source: string, through: number) => marks.push(['advance', source, through]),
+      addAmount: () => {},
+    });
+    api.hangNextList(NODES); // the first Node list never answers: the watchdog restarts that informer
+    const r = start(consumer, { idle_timeout: '1s', watchdog: { enabled: true, idle: '2s', check_interval: '100ms' } });
+    await until(() => marks.length > 0, 'the watermark');
+    expect(marks).toEqual([['register', 'kubernetes']]);
+    expect(r.synced()).toBe(false);
+    await until(() => r.synced(), 'sync after the watchdog restart', 500);
+    expect(marks).toEqual([
+      ['register', 'kubernetes'],
+      ['advance', 'kubernetes', Number.MAX_SAFE_INTEGER],
+    ]);
+  });
+
   it('start() returns at once; synced() after every initial list; one relist; then the right holdings', async () => {
     seedTenantA();
     const consumer = new RecordingConsumer();
