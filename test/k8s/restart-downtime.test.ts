@@ -287,13 +287,19 @@ service:
     });
   });
 
-  const fileRecords = (): CloudEvent[] =>
-    existsSync(recordsFile)
-      ? readFileSync(recordsFile, 'utf8')
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => JSON.parse(l) as CloudEvent)
-      : [];
+  /** The file exporter's records; a line cut by the SIGKILL mid-write is not a delivered record (it is sent again). */
+  const fileRecords = (): CloudEvent[] => {
+    if (!existsSync(recordsFile)) return [];
+    const out: CloudEvent[] = [];
+    for (const line of readFileSync(recordsFile, 'utf8').split('\n')) {
+      try {
+        if (line.trim() !== '') out.push(JSON.parse(line) as CloudEvent);
+      } catch {
+        // torn by the kill
+      }
+    }
+    return out;
+  };
   /** One series' records (by meter and tenant), deduplicated by id, in window order. */
   const series = (records: readonly CloudEvent[], meter: string, tenant: string) =>
     [...new Map(records.filter((e) => e.type === meter && e.subject === tenant).map((e) => [e.id, e])).values()].sort(
