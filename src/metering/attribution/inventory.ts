@@ -10,6 +10,7 @@ import { holdingsFingerprint } from './holdings-builder.js';
 import { lowerEnvelope } from './lower-envelope.js';
 import { type InventoryEntry, prepareEntry } from './inventory-entry.js';
 import { profileFingerprint } from './node-profile.js';
+import { RefIndex } from './ref-index.js';
 import { computeHoldings, type HoldingsContext } from './object-holdings.js';
 import { instanceClaim, TenantResolver } from './tenant-resolver.js';
 
@@ -65,9 +66,9 @@ export class Inventory {
 
   private entries = new Map<string, InventoryEntry>();
   /** node name → refs of pods bound to it. */
-  private readonly podsByNode = new Map<string, Set<string>>();
+  private readonly podsByNode = new RefIndex();
   /** namespace → refs of the pods, PVCs and Services in it. */
-  private readonly membersByNamespace = new Map<string, Set<string>>();
+  private readonly membersByNamespace = new RefIndex();
   private readonly tenants: TenantResolver;
   /** resource key → last holdings sent (only resources that hold something). */
   private readonly sent = new Map<string, Sent>();
@@ -253,9 +254,9 @@ export class Inventory {
       this.report(entry.error);
     }
     const o = entry.object;
-    if (o.kind === 'Pod' && o.nodeName) addTo(this.podsByNode, o.nodeName, entry.ref);
+    if (o.kind === 'Pod' && o.nodeName) this.podsByNode.add(o.nodeName, entry.ref);
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
-      addTo(this.membersByNamespace, o.namespace ?? '', entry.ref);
+      this.membersByNamespace.add(o.namespace ?? '', entry.ref);
     }
     // During relist the resolver is rebuilt from the attached objects.
     if (o.kind === 'Namespace' && !entry.error) this.tenants.setNamespace(o.name, o);
@@ -269,9 +270,9 @@ export class Inventory {
     this.entries.delete(entry.ref);
     if (entry.error) this.malformedCount -= 1;
     const o = entry.object;
-    if (o.kind === 'Pod' && o.nodeName) removeFrom(this.podsByNode, o.nodeName, entry.ref);
+    if (o.kind === 'Pod' && o.nodeName) this.podsByNode.remove(o.nodeName, entry.ref);
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
-      removeFrom(this.membersByNamespace, o.namespace ?? '', entry.ref);
+      this.membersByNamespace.remove(o.namespace ?? '', entry.ref);
     }
   }
 
@@ -405,17 +406,4 @@ function asObjectError(object: unknown, err: unknown): ObjectError {
 
 function finiteOr(v: number | undefined, fallback: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
-
-function addTo(index: Map<string, Set<string>>, key: string, ref: string): void {
-  const set = index.get(key);
-  if (set) set.add(ref);
-  else index.set(key, new Set([ref]));
-}
-
-function removeFrom(index: Map<string, Set<string>>, key: string, ref: string): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(ref);
-  if (set.size === 0) index.delete(key);
 }
