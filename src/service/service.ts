@@ -20,7 +20,7 @@ import type { UsageConnector } from '../connectors/usage/usage-connector.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
-import { withoutUnattributed } from '../exporters/helper/unattributed-filter.js';
+import { withUnattributedPolicy } from '../exporters/helper/unattributed-filter.js';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -219,7 +219,7 @@ export class Service {
       const e = this.entry(id);
       const created = (e.factory as UsageExporterFactory).createUsageExporter(this.settings(id), e.config);
       // The unattributed bucket is billed to nobody unless the operator opts this exporter in.
-      const exporter = (e.config as DeliveryConfig).include_unattributed ? created : withoutUnattributed(created);
+      const exporter = withUnattributedPolicy(created, e.config as DeliveryConfig);
       const worker = new DeliveryWorker({
         id,
         exporter,

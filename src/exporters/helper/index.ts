@@ -8,5 +8,5 @@ export {
 } from './delivery-config.js';
 export { DeliveryWorker, type DeliveryWorkerOptions, type DrainResult, type Sleep } from './delivery-worker.js';
 export { classifyPushFailure, type FailureReason, type PushFailure } from './push-failure.js';
-export { unattributedSettingsShape, withoutUnattributed } from './unattributed-filter.js';
+export { unattributedSettingsShape, withoutUnattributed, withUnattributedPolicy } from './unattributed-filter.js';
 export type { UsageExporter } from './usage-exporter.js';

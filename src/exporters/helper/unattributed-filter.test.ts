@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../records/usage-record.js';
 import { deliveryConfigSchema } from './delivery-config.js';
-import { withoutUnattributed } from './unattributed-filter.js';
+import { withoutUnattributed, withUnattributedPolicy } from './unattributed-filter.js';
 import type { UsageExporter } from './usage-exporter.js';
 
 const record = (id: string, tenant: string) => ({ id, tenant }) as unknown as UsageRecord;
@@ -32,6 +32,14 @@ describe('withoutUnattributed', () => {
     expect(pushed).toEqual([['a', 'c']]);
     expect(filtered.maxBatchSize).toBe(7);
     expect(shutdowns()).toBe(1);
+  });
+
+  it('an exporter that opts in gets every record', async () => {
+    const { exporter, pushed } = recorder();
+    const signal = new AbortController().signal;
+    await withUnattributedPolicy(exporter, { include_unattributed: true }).push([record('u', 'unattributed')], signal);
+    await withUnattributedPolicy(exporter, { include_unattributed: false }).push([record('v', 'unattributed')], signal);
+    expect(pushed).toEqual([['u']]);
   });
 
   it('is the default: include_unattributed is false unless an exporter opts in', () => {

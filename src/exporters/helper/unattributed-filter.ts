@@ -28,3 +28,11 @@ export function withoutUnattributed(exporter: UsageExporter): UsageExporter {
   const shutdown = exporter.shutdown?.bind(exporter);
   return { maxBatchSize: exporter.maxBatchSize, push, ...(shutdown ? { shutdown } : {}) };
 }
+
+/** The exporter a delivery worker is given: `exporter` itself when it opted in, else `withoutUnattributed`. */
+export function withUnattributedPolicy(
+  exporter: UsageExporter,
+  config: { readonly include_unattributed?: boolean },
+): UsageExporter {
+  return config.include_unattributed === true ? exporter : withoutUnattributed(exporter);
+}
