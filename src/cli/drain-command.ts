@@ -9,6 +9,7 @@ import type { UsageStore } from '../extensions/storage/usage-store.js';
 import { Backoff } from '../retry/backoff.js';
 import { backoffSettings, type DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker, type DrainResult } from '../exporters/helper/delivery-worker.js';
+import { withUnattributedPolicy } from '../exporters/helper/unattributed-filter.js';
 import { defaultRegistry } from '../service/default-registry.js';
 import { commandLogger, type LogFlags } from './log-options.js';
 import { EXIT } from './exit-codes.js';
@@ -112,9 +113,13 @@ export async function drainCommand(options: DrainOptions, output: Output): Promi
     for (const id of selected) {
       const entry = config.components.get(id);
       if (!entry) continue;
-      const exporter = (entry.factory as UsageExporterFactory).createUsageExporter(
-        { id, logger: logger.child({ component: id }) },
-        entry.config,
+      // The unattributed bucket is billed to nobody unless the exporter opts in (as in the service).
+      const exporter = withUnattributedPolicy(
+        (entry.factory as UsageExporterFactory).createUsageExporter(
+          { id, logger: logger.child({ component: id }) },
+          entry.config,
+        ),
+        entry.config as DeliveryConfig,
       );
       workers.push({
         worker: new DeliveryWorker({

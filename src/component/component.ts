@@ -40,6 +40,12 @@ export interface HoldingsConsumer {
   advance(now: EpochMs): Promise<void>;
   /** End of the last closed window once the store was read (where a restart resumes), else undefined. */
   resumePoint(): EpochMs | undefined;
+  /**
+   * What each resource whose key starts with `prefix` holds now (after a restart, before the receiver's first
+   * list: what the checkpoint restored, in force at the resume point). Lets a receiver continue those
+   * resources instead of starting them anew; a consumer without it makes every listed object a first one.
+   */
+  currentHoldings?(prefix: string): ReadonlyMap<string, readonly Holding[]>;
 }
 
 /**

@@ -48,6 +48,11 @@ export interface PodObject extends ObjectMeta {
   readonly overhead?: Readonly<Record<string, string>>;
   /** status.startTime: when the kubelet accepted the pod. */
   readonly startedAt?: EpochMs;
+  /**
+   * When its containers started running: the earliest `startedAt` of `containerStatuses[].state.running`,
+   * `.state.terminated` and `.lastState.terminated` (later than the truth after two restarts, never earlier).
+   */
+  readonly runningSince?: EpochMs;
   /** When the last container terminated (Succeeded/Failed). */
   readonly finishedAt?: EpochMs;
 }
@@ -105,6 +110,12 @@ export interface ObjectEvent {
   readonly object: MeteredObject;
   /** Observation time; used as event time where the object carries no timestamp of its own. */
   readonly at: EpochMs;
+  /**
+   * Set when the change was found by a relist rather than seen as it happened: the last moment the previous
+   * state was known (the watch was last in sync). The change happened in `(knownUntil, at]`; attribution
+   * README "Event time" says which end each kind of change takes.
+   */
+  readonly knownUntil?: EpochMs;
 }
 
 /** `Kind/namespace/name` or `Kind/name`: how errors and logs name an object. */

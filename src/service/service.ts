@@ -25,6 +25,7 @@ import { serviceResource } from '../telemetry/service-resource.js';
 
 /** The id the `service::telemetry::metrics` listener logs under. */
 export const TELEMETRY_METRICS_ID = 'service::telemetry::metrics';
+import { withUnattributedPolicy } from '../exporters/helper/unattributed-filter.js';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -242,7 +243,9 @@ export class Service {
     // 4. Usage exporters with their delivery workers.
     for (const id of new Set(usagePipelines.flatMap((p) => p.exporters))) {
       const e = this.entry(id);
-      const exporter = (e.factory as UsageExporterFactory).createUsageExporter(this.settings(id), e.config);
+      const created = (e.factory as UsageExporterFactory).createUsageExporter(this.settings(id), e.config);
+      // The unattributed bucket is billed to nobody unless the operator opts this exporter in.
+      const exporter = withUnattributedPolicy(created, e.config as DeliveryConfig);
       const worker = new DeliveryWorker({
         id,
         exporter,

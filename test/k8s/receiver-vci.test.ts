@@ -57,7 +57,7 @@ describe.skipIf(skip)(k8sSuiteName('kubernetes receiver: VirtualClusterInstances
   const consumer = new RecordingConsumer();
   const cp = `controlplane_hours|"${instanceName}"|`;
   const ossCp = `controlplane_hours|"${release}"|`;
-  const cpu = (tenant: string) => `cpu_core_hours|"${tenant}"|capacity_type="unknown"`;
+  const cpu = (tenant: string) => `cpu_core_hours|"${tenant}"|capacity_type="on-demand"`;
   const holding = (kind: string) =>
     consumer.resources().filter((k) => k.startsWith(`kubernetes/${kind}/`) && k.includes(id));
 
@@ -82,13 +82,18 @@ spec:
     spec: { containers: [{ name: syncer, image: ghcr.io/loft-sh/vcluster-pro:0.29.1 }] }
 ---
 apiVersion: v1
+kind: Node
+metadata: { name: shared-vci-${id} }
+status: { capacity: { cpu: "8", memory: 32Gi, pods: "110" } }
+---
+apiVersion: v1
 kind: Pod
 metadata:
   name: job-${id}
   namespace: ${host}
   labels: { vcluster.loft.sh/managed-by: ${release} }
 spec:
-  nodeName: nowhere-${id}
+  nodeName: shared-vci-${id}
   containers: [{ name: main, image: registry.example/train:1, resources: { requests: { cpu: "2" } } }]
 ---
 apiVersion: management.loft.sh/v1
@@ -121,6 +126,7 @@ spec:
     await receiver?.shutdown();
     if (skip) return;
     await kubectl(['delete', 'namespace', host, project, '--wait=false', '--ignore-not-found'], { allowFailure: true });
+    await kubectl(['delete', 'node', `shared-vci-${id}`, '--ignore-not-found'], { allowFailure: true });
   });
 
   it('the instance names the tenant and bills the one control plane; asleep none; deleted, the StatefulSet bills', async () => {

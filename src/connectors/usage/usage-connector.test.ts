@@ -174,6 +174,21 @@ describe('UsageConnector', () => {
     await second.advance(T0 + 3 * MIN + 10_000);
     const byTenant = Object.fromEntries(store.usageBySeries({}).map((u) => [u.tenant, u.nanos]));
     expect(byTenant).toEqual({ t: 50_000_000n, u: 16_666_666n }); // u billed only up to the resume point
+    expect(second.vanishedCount()).toBe(1); // counted (and logged with its resource-seconds in doubt)
+  });
+
+  it('hands a restarted receiver what it restored, per source prefix', async () => {
+    const store = SqliteUsageStore.open(':memory:');
+    const first = await startConnector(store);
+    first.setHoldings('kubernetes/a', T0, [gpus('t', 2n)]);
+    first.setHoldings('sim/b', T0, [gpus('u', 1n)]);
+    await first.advance(T0 + MIN + 10_000);
+    await first.shutdown();
+    const second = await startConnector(store);
+    expect(second.resumePoint()).toBe(T0 + MIN);
+    expect([...second.currentHoldings('kubernetes/')].map(([k, h]) => [k, h.map((x) => x.quantity)])).toEqual([
+      ['kubernetes/a', [2n]],
+    ]);
   });
 
   it("writes a full list's states when it lands; a crash before the first close resumes from them", async () => {

@@ -58,9 +58,11 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(committed: CommittedWindow) => void> = [];
   private lateEvents = 0;
+  private vanished = 0;
   private lateAmounts = 0;
   private readonly sampled: SampledAmounts;
-  private metrics: { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter } | undefined;
+  private metrics:
+    { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter; vanished: Counter } | undefined;
 
   constructor(
     settings: ComponentSettings,
@@ -117,6 +119,9 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       late: meter.createCounter('meterbridge_late_events_total', {
         description: 'Changes whose event time fell before the last closed window (clamped to it)',
       }),
+      vanished: meter.createCounter('meterbridge_vanished_resources_total', {
+        description: 'Resources gone during a downtime without a trace, ended at the resume point',
+      }),
     };
     const checkpoint = this.store.loadCheckpoint();
     if (checkpoint) {
@@ -154,6 +159,14 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     return this.resumedFrom;
   }
 
+  currentHoldings(prefix: string): ReadonlyMap<string, readonly Holding[]> {
+    const out = new Map<string, readonly Holding[]>();
+    for (const { resource, holdings } of this.ledger?.current() ?? []) {
+      if (resource.startsWith(prefix)) out.set(resource, holdings);
+    }
+    return out;
+  }
+
   setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
     const outcome = this.ensureLedger(at).set(resource, at, holdings);
     if (outcome.late) {
@@ -168,8 +181,23 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.resynced.add(prefix);
     const ledger = this.ensureLedger(at);
     const ended = ledger.resync(prefix, present, end);
-    if (ended.length > 0)
+    if (ended.length > 0 && end < at) {
+      // Gone during the downtime without a trace: each ended somewhere in [resume point, now).
+      this.vanished += ended.length;
+      this.metrics?.vanished.add(ended.length);
+      this.log.warn(
+        {
+          prefix,
+          resources: ended.length,
+          from: new Date(end).toISOString(),
+          to: new Date(at).toISOString(),
+          in_doubt_resource_seconds: Math.round((ended.length * (at - end)) / 1000),
+        },
+        'resources vanished during the downtime: ended at the resume point (never over-billed; each may be under-billed by up to the downtime)',
+      );
+    } else if (ended.length > 0) {
       this.log.info({ prefix, ended: ended.length, at: new Date(end).toISOString() }, 'resync ended resources');
+    }
     this.writeSettled(ledger);
   }
 
@@ -193,6 +221,11 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     const next = this.closing.then(() => this.closeDue(now));
     this.closing = next.catch(() => undefined);
     return next;
+  }
+
+  /** Resources ended at the resume point because they vanished during the downtime (also a self-metric). */
+  vanishedCount(): number {
+    return this.vanished;
   }
 
   /** Late events clamped so far (also a self-metric). */

@@ -16,6 +16,7 @@ describe('delivery settings', () => {
         max_elapsed_time: 0,
       },
       sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000 },
+      include_unattributed: false,
     });
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
 import type { BackoffSettings } from '../../retry/backoff.js';
+import { unattributedSettingsShape } from './unattributed-filter.js';
 
 /** Shortest retry wait accepted: `0s` would hammer a failing backend with hundreds of requests a second. */
 export const MIN_RETRY_INTERVAL_MS = 100;
@@ -95,6 +96,7 @@ export const deliverySettingsShape = {
     .prefault({}),
   retry_on_failure: retryOnFailureSchema.prefault({}),
   sending_queue: sendingQueueSchema.prefault({}),
+  ...unattributedSettingsShape,
 };
 
 /** The delivery settings alone (what DeliveryWorker reads). */

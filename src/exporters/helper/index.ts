@@ -12,5 +12,6 @@ export {
 export { DeliveryWorker, type DeliveryWorkerOptions, type DrainResult } from './delivery-worker.js';
 export type { Sleep } from './timed-push.js';
 export { classifyPushFailure, type FailureReason, type PushFailure } from './push-failure.js';
+export { unattributedSettingsShape, withoutUnattributed, withUnattributedPolicy } from './unattributed-filter.js';
 export type { UsageExporter } from './usage-exporter.js';
 export { REDACTED, SecretScrubber } from './secret-scrubber.js';

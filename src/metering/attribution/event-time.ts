@@ -1,19 +1,37 @@
-import type { MeteredObject } from '../objects.js';
+import type { MeteredObject, PodObject } from '../objects.js';
 import type { EpochMs } from '../types.js';
 
+/** What is known about a change besides the object itself (README.md "Event time"). */
+export interface ChangeContext {
+  /** Observation time. */
+  readonly at: EpochMs;
+  /** The resource held nothing before this change (first observation, or it was not holding). */
+  readonly startsHolding: boolean;
+  /** The object was never seen before by this inventory. */
+  readonly firstObservation: boolean;
+  /** Found by a relist: the previous state was last known at this time (the change is in `(knownUntil, at]`). */
+  readonly knownUntil?: EpochMs;
+}
+
 /**
- * When holdings computed for `object` at observation time `at` take effect (README.md "Event time"):
- * - the first observation of an object that holds something starts at its own timestamp
- *   (pod: startedAt, else createdAt; Service: `at`, a LoadBalancer's ingress has no timestamp; others: createdAt);
- * - a pod in Succeeded/Failed ends at finishedAt, else `at`;
+ * When holdings computed for `object` take effect (README.md "Event time"); never later than `at`:
+ * - starting to hold, seen as it happens or on a first start: the object's own start (`ownStart`), else `at`;
+ * - starting to hold, found by a relist (`knownUntil`): its own start when that is after `knownUntil` (it
+ *   started in the gap), else `at` (it existed before the gap holding nothing: the change has no timestamp);
+ * - a pod in Succeeded/Failed ends at `finishedAt`; an object being deleted (a LoadBalancer whose
+ *   `deletionTimestamp` is set) ends at its `deletionTimestamp`;
  * - anything else takes effect at `at`.
- * Never later than `at`.
  */
-export function effectiveTime(object: MeteredObject, at: EpochMs, firstObservation: boolean, holds: boolean): EpochMs {
+export function effectiveTime(object: MeteredObject, change: ChangeContext, holds: boolean): EpochMs {
+  const { at, knownUntil } = change;
   let t = at;
-  if (firstObservation && holds) t = ownStart(object, at);
-  else if (object.kind === 'Pod' && (object.phase === 'Succeeded' || object.phase === 'Failed')) {
-    t = object.finishedAt ?? at;
+  if (holds && (change.firstObservation || (change.startsHolding && knownUntil !== undefined))) {
+    const own = ownStart(object);
+    if (own !== undefined && (knownUntil === undefined || own >= knownUntil)) t = own;
+  } else if (!holds && object.kind === 'Pod' && isTerminal(object)) {
+    t = finiteOr(object.finishedAt, at);
+  } else if (!holds) {
+    t = finiteOr(object.deletingAt, at);
   }
   return Math.min(t, at);
 }
@@ -23,17 +41,30 @@ export function deletionTime(object: MeteredObject, at: EpochMs): EpochMs {
   return Math.min(finiteOr(object.deletingAt, at), at);
 }
 
-function ownStart(o: MeteredObject, at: EpochMs): EpochMs {
+/**
+ * When an object began to hold what it holds, from its own timestamps; undefined when Kubernetes records
+ * none (a LoadBalancer's first ingress). Pod: its containers' first start, else `status.startTime`, else
+ * creation; everything else: creation.
+ */
+export function ownStart(o: MeteredObject): EpochMs | undefined {
   switch (o.kind) {
     case 'Pod':
-      return finiteOr(o.startedAt, finiteOr(o.createdAt, at));
+      return finite(o.runningSince) ?? finite(o.startedAt) ?? finite(o.createdAt);
     case 'Service':
-      return at;
+      return undefined;
     default:
-      return finiteOr(o.createdAt, at);
+      return finite(o.createdAt);
   }
 }
 
+export function isTerminal(pod: PodObject): boolean {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
+}
+
+function finite(v: number | undefined): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
 function finiteOr(v: number | undefined, fallback: number): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+  return finite(v) ?? fallback;
 }

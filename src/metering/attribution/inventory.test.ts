@@ -15,6 +15,8 @@ function setup(c = config()) {
   const inventory = new Inventory({ source: SRC, config: c, consumer, onError: (e) => errors.push(e) });
   const upsert = (object: MeteredObject, at: number) => inventory.apply({ type: 'upsert', object, at });
   const remove = (object: MeteredObject, at: number) => inventory.apply({ type: 'delete', object, at });
+  // The shared node the builders' pods run on (it holds nothing itself; a pod on an unknown node holds nothing).
+  upsert(node('shared-1'), T0 - MIN);
   return { consumer, errors, inventory, upsert, remove };
 }
 
@@ -64,12 +66,12 @@ describe('Inventory: resource keys and event time', () => {
       {
         resource: key(pod('ns', 'p')),
         at: T0 + 2 * MIN,
-        lines: ['cpu_core_hours unattributed {capacity_type=unknown} 1000'],
+        lines: ['cpu_core_hours unattributed {capacity_type=on-demand} 1000'],
       },
       {
         resource: key(pod('ns', 'p')),
         at: T0 + 4 * MIN,
-        lines: ['cpu_core_hours unattributed {capacity_type=unknown} 2000'],
+        lines: ['cpu_core_hours unattributed {capacity_type=on-demand} 2000'],
       },
     ]);
   });
@@ -148,12 +150,13 @@ describe('Inventory: dependents are recomputed', () => {
     const { consumer, upsert } = setup();
     upsert(cpuPod('ns', 'p', { nodeName: 'n1' }), T0);
     upsert(cpuPod('ns', 'other', { nodeName: 'n2' }), T0);
-    upsert(node('n1'), T0 + MIN); // arrives: capacity_type known
+    expect(consumer.calls).toEqual([]); // their nodes are not known: never billed as `unknown`
+    upsert(node('n1'), T0 + MIN); // arrives: the pod holds from then on
     upsert(node('n1', { labels: { 'karpenter.sh/capacity-type': 'spot' } }), T0 + 2 * MIN);
     upsert(node('n1', { labels: { 'karpenter.sh/capacity-type': 'spot' }, capacity: { cpu: '16' } }), T0 + 3 * MIN);
     upsert(node('n1', { labels: { [TENANT]: 'acme', 'karpenter.sh/capacity-type': 'spot' } }), T0 + 4 * MIN);
     const podKey = key(pod('ns', 'p'));
-    expect(consumer.callsSince(2).filter((c) => c.resource === podKey)).toEqual([
+    expect(consumer.callsSince(0).filter((c) => c.resource === podKey)).toEqual([
       { resource: podKey, at: T0 + MIN, lines: ['cpu_core_hours unattributed {capacity_type=on-demand} 1000'] },
       { resource: podKey, at: T0 + 2 * MIN, lines: ['cpu_core_hours unattributed {capacity_type=spot} 1000'] },
       { resource: podKey, at: T0 + 4 * MIN, lines: [] }, // the node now bills
@@ -309,8 +312,8 @@ describe('Inventory: malformed objects', () => {
         throw new Error('handler');
       },
     });
-    expect(() => inventory.apply({ type: 'upsert', object: cpuPod('ns', 'p'), at: T0 })).not.toThrow();
-    expect(() => inventory.relist([cpuPod('ns', 'q')], T0)).not.toThrow();
+    expect(() => inventory.apply({ type: 'upsert', object: pvc('ns', 'p'), at: T0 })).not.toThrow();
+    expect(() => inventory.relist([node('shared-1'), cpuPod('ns', 'q')], T0)).not.toThrow();
     expect(inventory.stats().errors).toBe(2);
   });
 });
@@ -356,8 +359,8 @@ describe('Inventory: relist', () => {
     const { consumer, inventory, upsert } = setup();
     upsert(namespace('ns', { [TENANT]: 'a' }), T0);
     upsert(cpuPod('ns', 'p'), T0);
-    inventory.relist([cpuPod('ns', 'p'), vcluster('ns', 'vc', { replicas: 0 })], T0 + MIN);
-    expect(consumer.lines()).toEqual(['cpu_core_hours vc {capacity_type=unknown} 1000']);
+    inventory.relist([node('shared-1'), cpuPod('ns', 'p'), vcluster('ns', 'vc', { replicas: 0 })], T0 + MIN);
+    expect(consumer.lines()).toEqual(['cpu_core_hours vc {capacity_type=on-demand} 1000']);
     inventory.apply({ type: 'upsert', object: node('shared-1'), at: T0 + 2 * MIN });
     expect(consumer.lines()).toEqual(['cpu_core_hours vc {capacity_type=on-demand} 1000']);
   });

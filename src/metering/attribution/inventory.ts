@@ -5,10 +5,12 @@ import type { MeteredObject, ObjectEvent } from '../objects.js';
 import { objectRef } from '../objects.js';
 import { type EpochMs, type Holding, UNATTRIBUTED } from '../types.js';
 import type { AttributionConfig } from './attribution-config.js';
-import { deletionTime, effectiveTime } from './event-time.js';
+import { type ChangeContext, deletionTime, effectiveTime, isTerminal } from './event-time.js';
 import { holdingsFingerprint } from './holdings-builder.js';
+import { lowerEnvelope } from './lower-envelope.js';
 import { type InventoryEntry, prepareEntry } from './inventory-entry.js';
 import { profileFingerprint } from './node-profile.js';
+import { RefIndex } from './ref-index.js';
 import { computeHoldings, type HoldingsContext } from './object-holdings.js';
 import { instanceClaim, TenantResolver } from './tenant-resolver.js';
 
@@ -32,13 +34,20 @@ export interface InventoryStats {
   readonly malformed: number;
   /** ObjectErrors reported since creation. */
   readonly errors: number;
+  /**
+   * Changes found by a relist that carry no timestamp and lower what a resource holds: dated back to the
+   * last moment the previous state was known (README.md "Event time"), so each may under-bill by the gap.
+   */
+  readonly changesDatedToGap: number;
 }
 
-/** Pods of one tenant and shape hold the same: their fingerprints share one string. */
+/** Pods of one tenant and shape hold the same: their fingerprints and holdings are shared. */
 const FINGERPRINTS = new InternPool<string>();
+const HOLDINGS = new InternPool<readonly Holding[]>();
 
 interface Sent {
   readonly fingerprint: string;
+  readonly holdings: readonly Holding[];
   readonly at: EpochMs;
   readonly unattributed: boolean;
 }
@@ -57,13 +66,15 @@ export class Inventory {
 
   private entries = new Map<string, InventoryEntry>();
   /** node name → refs of pods bound to it. */
-  private readonly podsByNode = new Map<string, Set<string>>();
+  private readonly podsByNode = new RefIndex();
   /** namespace → refs of the pods, PVCs and Services in it. */
-  private readonly membersByNamespace = new Map<string, Set<string>>();
+  private readonly membersByNamespace = new RefIndex();
   private readonly tenants: TenantResolver;
   /** resource key → last holdings sent (only resources that hold something). */
   private readonly sent = new Map<string, Sent>();
   private unattributedCount = 0;
+  private datedToGap = 0;
+  private relisted = false;
   private errorCount = 0;
   private malformedCount = 0;
   private readonly context: HoldingsContext;
@@ -86,7 +97,7 @@ export class Inventory {
   apply(event: ObjectEvent): void {
     try {
       if (event.type === 'delete') this.remove(event.object, event.at);
-      else this.upsert(event.object, event.at);
+      else this.upsert(event.object, event.at, event.knownUntil);
     } catch (err) {
       this.report(asObjectError(event.object, err));
     }
@@ -95,8 +106,17 @@ export class Inventory {
   /**
    * Replaces the whole inventory with a full list (after a start or a relist), then tells the consumer
    * which resources of this source still hold something (`resync`). Never throws.
+   *
+   * The first relist after a restart (the consumer has a resume point) continues the resources the consumer
+   * restored: what they hold is known until the resume point, and a change found now happened in the gap
+   * (README.md "Event time", "Restarts").
    */
   relist(objects: readonly MeteredObject[], at: EpochMs): void {
+    let knownUntil: EpochMs | undefined;
+    if (!this.relisted) {
+      this.relisted = true;
+      knownUntil = this.resume(at);
+    }
     const previous = this.entries;
     this.entries = new Map();
     this.podsByNode.clear();
@@ -118,8 +138,8 @@ export class Inventory {
     for (const entry of this.entries.values()) {
       keys.add(entry.key);
       try {
-        const first = previous.get(entry.ref)?.key !== entry.key;
-        this.recompute(entry, at, first, heldBefore);
+        const first = previous.get(entry.ref)?.key !== entry.key && !heldBefore.has(entry.key);
+        this.recompute(entry, at, first, heldBefore, knownUntil);
       } catch (err) {
         this.report(asObjectError(entry.object, err));
       }
@@ -143,7 +163,23 @@ export class Inventory {
       unattributed: this.unattributedCount,
       malformed: this.malformedCount,
       errors: this.errorCount,
+      changesDatedToGap: this.datedToGap,
     };
+  }
+
+  /**
+   * After a restart, takes over what the consumer restored for this source (held at the resume point) as
+   * sent, so that a resource still present continues and only a change starts anew. Returns the resume point.
+   */
+  private resume(at: EpochMs): EpochMs | undefined {
+    const from = this.consumer.resumePoint();
+    const restored = this.consumer.currentHoldings?.(this.source);
+    if (from === undefined || restored === undefined || from > at) return undefined;
+    for (const [key, holdings] of restored) {
+      if (this.sent.has(key) || holdings.length === 0) continue;
+      this.remember(key, from, holdings);
+    }
+    return from;
   }
 
   /** The stored object with `ref` (`Kind/namespace/name`), for receivers and tests. */
@@ -151,7 +187,7 @@ export class Inventory {
     return this.entries.get(ref)?.object;
   }
 
-  private upsert(object: MeteredObject, at: EpochMs): void {
+  private upsert(object: MeteredObject, at: EpochMs, knownUntil?: EpochMs): void {
     const entry = prepareEntry(this.source, object, this.config);
     const prev = this.entries.get(entry.ref);
     const recreated = prev !== undefined && prev.key !== entry.key;
@@ -162,8 +198,8 @@ export class Inventory {
     }
     const dependents = this.dependentsOf(prev, entry);
     this.attach(entry);
-    this.recompute(entry, at, prev === undefined || recreated);
-    for (const ref of dependents) this.recomputeRef(ref, at);
+    this.recompute(entry, at, prev === undefined || recreated, this.sent, knownUntil);
+    for (const ref of dependents) this.recomputeRef(ref, at, knownUntil);
   }
 
   private remove(object: MeteredObject, at: EpochMs): void {
@@ -173,8 +209,11 @@ export class Inventory {
     if (!prev || (typeof object.uid === 'string' && object.uid !== prev.object.uid)) return;
     const dependents = this.dependentsOf(prev, undefined);
     this.detach(prev);
-    this.send(prev.key, deletionTime(object, at), []);
-    for (const dep of dependents) this.recomputeRef(dep, at);
+    const end = deletionTime(object, at);
+    this.send(prev.key, end, []);
+    // Pods cannot run without their node: they stop holding when it goes (README.md "Pods on a vanished node").
+    const dependentsAt = object.kind === 'Node' ? end : at;
+    for (const dep of dependents) this.recomputeRef(dep, dependentsAt);
   }
 
   /** Refs whose holdings may change when `before` becomes `after` (call before `attach(after)`). */
@@ -215,9 +254,9 @@ export class Inventory {
       this.report(entry.error);
     }
     const o = entry.object;
-    if (o.kind === 'Pod' && o.nodeName) addTo(this.podsByNode, o.nodeName, entry.ref);
+    if (o.kind === 'Pod' && o.nodeName) this.podsByNode.add(o.nodeName, entry.ref);
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
-      addTo(this.membersByNamespace, o.namespace ?? '', entry.ref);
+      this.membersByNamespace.add(o.namespace ?? '', entry.ref);
     }
     // During relist the resolver is rebuilt from the attached objects.
     if (o.kind === 'Namespace' && !entry.error) this.tenants.setNamespace(o.name, o);
@@ -231,15 +270,15 @@ export class Inventory {
     this.entries.delete(entry.ref);
     if (entry.error) this.malformedCount -= 1;
     const o = entry.object;
-    if (o.kind === 'Pod' && o.nodeName) removeFrom(this.podsByNode, o.nodeName, entry.ref);
+    if (o.kind === 'Pod' && o.nodeName) this.podsByNode.remove(o.nodeName, entry.ref);
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
-      removeFrom(this.membersByNamespace, o.namespace ?? '', entry.ref);
+      this.membersByNamespace.remove(o.namespace ?? '', entry.ref);
     }
   }
 
-  private recomputeRef(ref: string, at: EpochMs): void {
+  private recomputeRef(ref: string, at: EpochMs, knownUntil?: EpochMs): void {
     const entry = this.entries.get(ref);
-    if (entry) this.recompute(entry, at, false);
+    if (entry) this.recompute(entry, at, false, this.sent, knownUntil);
   }
 
   /** `heldBefore`: the keys holding something before this event (default: now, i.e. before `entry` is sent). */
@@ -248,10 +287,41 @@ export class Inventory {
     at: EpochMs,
     firstObservation: boolean,
     heldBefore: ReadonlySet<string> | ReadonlyMap<string, unknown> = this.sent,
+    knownUntil?: EpochMs,
   ): void {
     const holdings = computeHoldings(entry, this.context);
     const first = firstObservation && !this.takesOverControlPlane(entry, heldBefore);
-    this.send(entry.key, effectiveTime(entry.object, at, first, holdings.length > 0), holdings);
+    const change: ChangeContext = {
+      at,
+      firstObservation: first,
+      startsHolding: !this.sent.has(entry.key),
+      ...(knownUntil !== undefined && knownUntil < at ? { knownUntil } : {}),
+    };
+    if (holdings.length === 0 && this.ranUnseen(entry, change)) return;
+    const t = effectiveTime(entry.object, change, holdings.length > 0);
+    // A change found by a relist with no timestamp of its own: never over-bill (lowerEnvelope).
+    this.send(entry.key, t, holdings, t === at ? change.knownUntil : undefined);
+  }
+
+  /**
+   * A finished pod that was not holding when last known (first seen finished, or found finished by a relist)
+   * ran while nobody watched: it holds its requests from its own start (effectiveTime's rule for starting to
+   * hold) to `finishedAt`. Returns false when that does not apply.
+   */
+  private ranUnseen(entry: InventoryEntry, change: ChangeContext): boolean {
+    const pod = entry.object;
+    if (pod.kind !== 'Pod' || entry.error || !isTerminal(pod) || !change.startsHolding) return false;
+    if (!change.firstObservation && change.knownUntil === undefined) return false;
+    if (pod.finishedAt === undefined || !Number.isFinite(pod.finishedAt)) return false;
+    const running: InventoryEntry = { ...entry, object: { ...pod, phase: 'Running' } };
+    const holdings = computeHoldings(running, this.context);
+    if (holdings.length === 0) return false;
+    const start = effectiveTime(running.object, change, true);
+    const end = Math.min(pod.finishedAt, change.at);
+    if (start >= end) return false;
+    this.send(entry.key, start, holdings);
+    this.send(entry.key, end, []);
+    return true;
   }
 
   /**
@@ -271,21 +341,40 @@ export class Inventory {
     });
   }
 
-  /** Sends `holdings` for `key` unless they equal the last ones sent; times never go backwards per resource. */
-  private send(key: string, at: EpochMs, holdings: readonly Holding[]): void {
-    const own = holdingsFingerprint(holdings);
-    const fingerprint = FINGERPRINTS.intern(own, () => own);
+  /**
+   * Sends `holdings` for `key` unless they equal the last ones sent; times never go backwards per resource.
+   * With `lowerFrom` (a change found by a relist, with no timestamp: it happened in `(lowerFrom, at]`), what
+   * the resource held is first lowered to the lower envelope of before and after from `lowerFrom` on, then
+   * raised to `holdings` at `at`: decreases are dated to the start of the gap and increases to its end.
+   */
+  private send(key: string, at: EpochMs, holdings: readonly Holding[], lowerFrom?: EpochMs): void {
     const prev = this.sent.get(key);
+    const fingerprint = fingerprintOf(holdings);
     if ((prev?.fingerprint ?? '') === fingerprint) return;
+    if (prev && lowerFrom !== undefined && lowerFrom < at) {
+      const lower = lowerEnvelope(prev.holdings, holdings);
+      if (fingerprintOf(lower) !== prev.fingerprint) {
+        this.datedToGap += 1;
+        this.send(key, lowerFrom, lower);
+      }
+      return this.send(key, at, holdings);
+    }
     const t = prev && at < prev.at ? prev.at : at;
-    const unattributed = holdings.some((h) => h.series.tenant === UNATTRIBUTED);
     if (prev?.unattributed) this.unattributedCount -= 1;
     if (holdings.length === 0) this.sent.delete(key);
-    else {
-      this.sent.set(key, { fingerprint, at: t, unattributed });
-      if (unattributed) this.unattributedCount += 1;
-    }
+    else this.remember(key, t, holdings, fingerprint);
     this.consumer.setHoldings(key, t, holdings);
+  }
+
+  private remember(
+    key: string,
+    at: EpochMs,
+    holdings: readonly Holding[],
+    fingerprint = fingerprintOf(holdings),
+  ): void {
+    const unattributed = holdings.some((h) => h.series.tenant === UNATTRIBUTED);
+    this.sent.set(key, { fingerprint, holdings: HOLDINGS.intern(fingerprint, () => holdings), at, unattributed });
+    if (unattributed) this.unattributedCount += 1;
   }
 
   private report(err: ObjectError): void {
@@ -296,6 +385,11 @@ export class Inventory {
       // A failing error handler must not stop the flow of objects.
     }
   }
+}
+
+function fingerprintOf(holdings: readonly Holding[]): string {
+  const own = holdingsFingerprint(holdings);
+  return FINGERPRINTS.intern(own, () => own);
 }
 
 function asObjectError(object: unknown, err: unknown): ObjectError {
@@ -312,17 +406,4 @@ function asObjectError(object: unknown, err: unknown): ObjectError {
 
 function finiteOr(v: number | undefined, fallback: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
-
-function addTo(index: Map<string, Set<string>>, key: string, ref: string): void {
-  const set = index.get(key);
-  if (set) set.add(ref);
-  else index.set(key, new Set([ref]));
-}
-
-function removeFrom(index: Map<string, Set<string>>, key: string, ref: string): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(ref);
-  if (set.size === 0) index.delete(key);
 }

@@ -24,18 +24,6 @@ export interface NodeProfile {
   readonly migReplicas: ReadonlyMap<string, bigint>;
 }
 
-/** The profile of a pod's node before the node is known. */
-export const UNKNOWN_NODE: NodeProfile = Object.freeze({
-  dedicatedTenant: undefined,
-  instanceType: UNKNOWN,
-  zone: UNKNOWN,
-  capacityType: UNKNOWN as CapacityType,
-  gpuSku: UNKNOWN,
-  gpuReplicas: 1n,
-  migSingleProfile: undefined,
-  migReplicas: new Map<string, bigint>(),
-});
-
 /** Labels (key, value) that mark a node as spot; any one of them suffices. */
 const SPOT_LABELS: ReadonlyArray<readonly [string, string]> = [
   ['karpenter.sh/capacity-type', 'spot'],

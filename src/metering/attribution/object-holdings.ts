@@ -11,7 +11,7 @@ import type { AttributionConfig } from './attribution-config.js';
 import { gpuShares } from './gpu-shares.js';
 import { HoldingsBuilder } from './holdings-builder.js';
 import type { InventoryEntry } from './inventory-entry.js';
-import { type NodeProfile, UNKNOWN_NODE } from './node-profile.js';
+import type { NodeProfile } from './node-profile.js';
 import { vclusterRelease } from './tenant-resolver.js';
 import { UNKNOWN, WELL_KNOWN } from './well-known.js';
 
@@ -71,11 +71,15 @@ function nodeHoldings(_node: NodeObject, entry: InventoryEntry): Holding[] {
   return b.build();
 }
 
-/** A Running pod on a shared (or not yet known) node holds its effective requests. */
+/**
+ * A Running pod on a known shared node holds its effective requests. A pod whose node is not known (gone,
+ * or not seen yet) holds nothing: a pod cannot run without its node, and its SKU and capacity type would be
+ * guesses (README.md "Pods on a vanished node").
+ */
 function podHoldings(pod: PodObject, entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
-  if (pod.phase !== 'Running') return [];
-  const node = (pod.nodeName ? ctx.nodeProfile(pod.nodeName) : undefined) ?? UNKNOWN_NODE;
-  if (node.dedicatedTenant !== undefined) return [];
+  if (pod.phase !== 'Running' || !pod.nodeName) return [];
+  const node = ctx.nodeProfile(pod.nodeName);
+  if (node === undefined || node.dedicatedTenant !== undefined) return [];
   const b = new HoldingsBuilder();
   addResources(b, ctx.tenantOf(entry), entry.amounts, node);
   return b.build();
@@ -88,8 +92,9 @@ function pvcHoldings(pvc: PvcObject, entry: InventoryEntry, ctx: HoldingsContext
   return new HoldingsBuilder().add(METER.storage, ctx.tenantOf(entry), { storage_class: storageClass }, bytes).build();
 }
 
+/** A LoadBalancer holds from its first ingress until its `deletionTimestamp` is set (finalizers do not count). */
 function serviceHoldings(svc: ServiceObject, entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
-  if (svc.type !== 'LoadBalancer' || svc.hasIngress !== true) return [];
+  if (svc.type !== 'LoadBalancer' || svc.hasIngress !== true || svc.deletingAt !== undefined) return [];
   return new HoldingsBuilder().add(METER.loadBalancer, ctx.tenantOf(entry), {}, 1n).build();
 }
 

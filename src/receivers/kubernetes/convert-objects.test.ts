@@ -3,7 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ObjectError } from '../../component/errors.js';
 import { attributionConfigSchema, Inventory } from '../../metering/attribution/index.js';
-import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
+import type { MeteredObject, ObjectKind, PodObject } from '../../metering/objects.js';
 import { convertObject, convertVirtualClusterInstance, type RawObject } from './convert-objects.js';
 import { RecordingConsumer } from './testdata/recording-consumer.js';
 
@@ -62,8 +62,31 @@ describe('convertObject from client-node typed objects', () => {
       initContainers: [{ requests: { cpu: '2', memory: '1Gi' } }],
       overhead: { cpu: '250m' },
       startedAt: ms('2026-08-20T09:00:05Z'),
+      runningSince: ms('2026-08-20T09:00:10Z'),
       finishedAt: ms('2026-08-20T11:00:00Z'),
     });
+  });
+
+  it('Pod: runningSince is the earliest container start (running, terminated, last terminated)', () => {
+    const raw = {
+      metadata: { name: 'p', namespace: 'ns', uid: 'u', creationTimestamp: '2026-08-20T09:00:00Z' },
+      spec: { containers: [{ name: 'a' }, { name: 'b' }] },
+      status: {
+        phase: 'Running',
+        startTime: '2026-08-20T09:00:01Z',
+        containerStatuses: [
+          {
+            name: 'a',
+            state: { running: { startedAt: '2026-08-20T09:30:00Z' } },
+            lastState: { terminated: { startedAt: '2026-08-20T09:00:20Z', finishedAt: '2026-08-20T09:29:00Z' } },
+          },
+          { name: 'b', state: { running: { startedAt: '2026-08-20T09:00:30Z' } } },
+        ],
+      },
+    };
+    const p = convertObject('Pod', raw, policy) as PodObject;
+    expect(p.runningSince).toBe(ms('2026-08-20T09:00:20Z'));
+    expect(p.finishedAt).toBeUndefined(); // only a Succeeded/Failed pod has finished
   });
 
   it('PVC: status.capacity (not the request), storage class, phase', () => {

@@ -163,10 +163,22 @@ function podOf(
   const phase = status.phase;
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   let finishedAt: EpochMs | undefined;
-  if (terminal && Array.isArray(status.containerStatuses)) {
+  let runningSince: EpochMs | undefined;
+  const earliest = (field: string, v: unknown) => {
+    const t = time(field, v, false);
+    if (t !== undefined && (runningSince === undefined || t < runningSince)) runningSince = t;
+  };
+  if (Array.isArray(status.containerStatuses)) {
     for (const [i, cs] of status.containerStatuses.entries()) {
-      const terminated = asRecord(asRecord(asRecord(cs)?.state)?.terminated);
-      const t = time(`status.containerStatuses[${i}].state.terminated.finishedAt`, terminated?.finishedAt, false);
+      const c = asRecord(cs);
+      const state = asRecord(c?.state);
+      const terminated = asRecord(state?.terminated);
+      const path = `status.containerStatuses[${i}]`;
+      earliest(`${path}.state.running.startedAt`, asRecord(state?.running)?.startedAt);
+      earliest(`${path}.state.terminated.startedAt`, terminated?.startedAt);
+      earliest(`${path}.lastState.terminated.startedAt`, asRecord(asRecord(c?.lastState)?.terminated)?.startedAt);
+      if (!terminal) continue;
+      const t = time(`${path}.state.terminated.finishedAt`, terminated?.finishedAt, false);
       if (t !== undefined && (finishedAt === undefined || t > finishedAt)) finishedAt = t;
     }
   }
@@ -181,6 +193,7 @@ function podOf(
     initContainers: containersOf(spec.initContainers) ?? [],
     ...optional('overhead', overhead ? stringMap(overhead) : undefined),
     ...optional('startedAt', time('status.startTime', status.startTime, false)),
+    ...optional('runningSince', runningSince),
     ...optional('finishedAt', finishedAt),
   };
 }

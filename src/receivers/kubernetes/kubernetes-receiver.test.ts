@@ -88,6 +88,29 @@ const key = {
 };
 
 describe('kubernetes receiver (stand-in apiserver)', () => {
+  it('holds the connector’s windows open (a watermark) until its first full sync, then releases them', async () => {
+    seedTenantA();
+    const marks: Array<[string, string, number?]> = [];
+    const consumer = Object.assign(new RecordingConsumer(), {
+      registerWatermark: (source: string) => {
+        marks.push(['register', source]);
+        return { windowMs: 60_000, from: 0 };
+      },
+      advanceWatermark: (source: string, through: number) => marks.push(['advance', source, through]),
+      addAmount: () => {},
+    });
+    api.hangNextList(NODES); // the first Node list never answers: the watchdog restarts that informer
+    const r = start(consumer, { idle_timeout: '1s', watchdog: { enabled: true, idle: '2s', check_interval: '100ms' } });
+    await until(() => marks.length > 0, 'the watermark');
+    expect(marks).toEqual([['register', 'kubernetes']]);
+    expect(r.synced()).toBe(false);
+    await until(() => r.synced(), 'sync after the watchdog restart', 500);
+    expect(marks).toEqual([
+      ['register', 'kubernetes'],
+      ['advance', 'kubernetes', Number.MAX_SAFE_INTEGER],
+    ]);
+  });
+
   it('start() returns at once; synced() after every initial list; one relist; then the right holdings', async () => {
     seedTenantA();
     const consumer = new RecordingConsumer();
@@ -216,7 +239,8 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     api.put(VCIS, vci('Ready'));
     // The OSS control plane of the same vCluster, running in the host namespace: the instance bills it, once.
     api.put(STS, fx.vclusterStatefulSet('loft-default-v-gpu-a', 'gpu-a'));
-    api.put(PODS, fx.pod('loft-default-v-gpu-a', 'job-1', { requests: { cpu: '2' } }));
+    api.put(NODES, fx.node('shared-2', {}, { cpu: '8', memory: '64Gi' }));
+    api.put(PODS, fx.pod('loft-default-v-gpu-a', 'job-1', { node: 'shared-2', requests: { cpu: '2' } }));
     const consumer = new RecordingConsumer();
     const r = start(consumer);
     await until(() => r.synced(), 'sync');
@@ -236,7 +260,7 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     ]);
     const cp = 'controlplane_hours|"gpu-a"|';
     expect(consumer.current().get(cp)).toBe('1');
-    expect(consumer.current().get('cpu_core_hours|"gpu-a"|capacity_type="unknown"')).toBe('2000');
+    expect(consumer.current().get('cpu_core_hours|"gpu-a"|capacity_type="on-demand"')).toBe('2000');
     expect(consumer.resources().filter((k) => k.includes('/StatefulSet/'))).toEqual([]);
     expect(
       consumer.resources().filter((k) => k.startsWith('kubernetes/VirtualClusterInstance/p-default/gpu-a/')),

@@ -1,6 +1,12 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ComponentSettings, HoldingsConsumer, HoldingsReceiver, Host } from '../../component/component.js';
+import {
+  type ComponentSettings,
+  type HoldingsConsumer,
+  type HoldingsReceiver,
+  type Host,
+  isAmountConsumer,
+} from '../../component/component.js';
 import type { ObjectError } from '../../component/errors.js';
 import { Inventory, type InventoryStats } from '../../metering/attribution/index.js';
 import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
@@ -57,7 +63,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
   constructor(
     private readonly settings: ComponentSettings,
     private readonly config: KubernetesConfig,
-    next: HoldingsConsumer,
+    private readonly next: HoldingsConsumer,
     private readonly kubeConfig: k8s.KubeConfig,
     private readonly options: KubernetesReceiverOptions = {},
   ) {
@@ -76,6 +82,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     if (this.started || this.stopped) return;
     this.started = true;
     for (const spec of coreKindSpecs(this.kubeConfig)) this.addInformer(spec);
+    this.holdWindows();
     for (const informer of this.informers) informer.start();
     void this.discover(0);
     const { watchdog } = this.config;
@@ -149,7 +156,9 @@ export class KubernetesReceiver implements HoldingsReceiver {
     if (!this.fullySynced || this.stopped) return;
     const now = this.now();
     const at = type === 'delete' && relistAt !== undefined ? Math.min(relistAt, now) : now;
-    this.inventory.apply({ type, object, at });
+    // A change found by a relist happened after the watch was last in sync (attribution README "Event time").
+    const knownUntil = type === 'upsert' && relistAt !== undefined ? Math.min(relistAt, now) : undefined;
+    this.inventory.apply({ type, object, at, ...(knownUntil !== undefined ? { knownUntil } : {}) });
   }
 
   private maybeFullSync(): void {
@@ -160,7 +169,20 @@ export class KubernetesReceiver implements HoldingsReceiver {
     const at = this.now();
     this.fullySynced = true;
     this.inventory.relist(objects, at);
+    this.releaseWindows();
     this.log.info({ listed: objects.length, ...this.inventory.stats() }, 'informers synced; inventory relisted');
+  }
+
+  /**
+   * Windows stay open until the first full sync (README.md "Sync"): after a restart the objects' own
+   * timestamps then date the changes made during the downtime inside windows that are not closed yet.
+   */
+  private holdWindows(): void {
+    if (isAmountConsumer(this.next)) this.next.registerWatermark(this.settings.id);
+  }
+
+  private releaseWindows(): void {
+    if (isAmountConsumer(this.next)) this.next.advanceWatermark(this.settings.id, Number.MAX_SAFE_INTEGER);
   }
 
   /** `vcluster_platform`: auto = watch VirtualClusterInstances if served; true = required (retried until served). */
