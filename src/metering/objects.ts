@@ -29,6 +29,8 @@ export interface NodeObject extends ObjectMeta {
   readonly taints: readonly Taint[];
   /** status.capacity, e.g. { cpu: '96', memory: '1TiB', 'nvidia.com/gpu': '8' }. */
   readonly capacity: Readonly<Record<string, string>>;
+  /** spec.providerID (the machine), when set: a node seen by the host and a tenant cluster is billed once. */
+  readonly providerId?: string;
 }
 
 export interface ContainerResources {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
 import { attributionConfigSchema } from '../../metering/attribution/index.js';
+import { tenantClustersConfigSchema } from './tenant-clusters/config.js';
 
 /**
  * `receivers::kubernetes` config. Defaults live here and nowhere else (README.md has the table).
@@ -46,6 +47,11 @@ export const kubernetesConfigSchema = z
         jitter: z.number().min(0).max(1).default(0.2).describe('± fraction of randomisation of each wait'),
       })
       .prefault({}),
+    tenant_clusters: tenantClustersConfigSchema
+      .prefault({})
+      .describe(
+        "Meter inside tenant clusters (private nodes, Auto Nodes, standalone vClusters) through each tenant's API",
+      ),
     watchdog: z
       .strictObject({
         enabled: z.boolean().default(true),

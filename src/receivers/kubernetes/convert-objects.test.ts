@@ -19,7 +19,7 @@ describe('convertObject from client-node typed objects', () => {
     expect(byKind('Pod').metadata?.creationTimestamp).toBeInstanceOf(Date);
   });
 
-  it('Node: all labels, taints, capacity strings; nothing else', () => {
+  it('Node: all labels, taints, capacity strings, providerID; nothing else', () => {
     expect(convertObject('Node', byKind('Node'), policy)).toEqual({
       kind: 'Node',
       name: 'ip-10-0-41-7.us-east-2.compute.internal',
@@ -45,6 +45,7 @@ describe('convertObject from client-node typed objects', () => {
         pods: '100',
         'nvidia.com/gpu': '8',
       },
+      providerId: 'aws:///us-east-2a/i-0a1b2c3d4e5f60718',
     });
   });
 

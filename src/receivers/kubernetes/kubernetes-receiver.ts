@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { ComponentSettings, HoldingsConsumer, HoldingsReceiver, Host } from '../../component/component.js';
 import type { ObjectError } from '../../component/errors.js';
 import { Inventory, type InventoryStats } from '../../metering/attribution/index.js';
-import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
+import type { MeteredObject, NodeObject, ObjectKind, WorkloadObject } from '../../metering/objects.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { KubernetesConfig } from './config.js';
 import { convertObject } from './convert-objects.js';
 import { KindInformer, type KindInformerStats, type KindListener } from './kind-informer.js';
 import { coreKindSpecs, type KindSpec, servesVirtualClusterInstances, vciKindSpec } from './kind-specs.js';
+import { TenantClusters, type TenantClustersStatus } from './tenant-clusters/tenant-clusters.js';
+import { registerTenantClusterMetrics } from './tenant-clusters/tenant-cluster-metrics.js';
 import type { VirtualClusterInstance } from './virtual-cluster-instance.js';
 
 /** Test seams: the clock, randomness, and the specs (default: the real API). */
@@ -25,6 +27,8 @@ export interface KubernetesReceiverStatus {
   readonly inventory: InventoryStats;
   readonly objectErrors: number;
   readonly virtualClusterInstances: number | undefined;
+  /** Per tenant cluster (when `tenant_clusters.enabled`): state, server, counters; and refused/missing tenants. */
+  readonly tenantClusters?: TenantClustersStatus;
 }
 
 /**
@@ -53,6 +57,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private objectErrors = 0;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
+  private readonly tenantClusters: TenantClusters | undefined;
 
   constructor(
     private readonly settings: ComponentSettings,
@@ -69,6 +74,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
       consumer: next,
       onError: (err) => this.reportObjectError(err),
     });
+    if (config.tenant_clusters.enabled) this.tenantClusters = this.makeTenantClusters(next);
   }
 
   /** Registers and starts the informers and returns at once; `synced()` tells when the first lists are in. */
@@ -80,6 +86,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     void this.discover(0);
     const { watchdog } = this.config;
     if (watchdog.enabled) this.watchdogTimer = setInterval(() => this.checkWatchdog(), watchdog.check_interval);
+    this.tenantClusters?.start();
     if (host) this.registerMetrics(host);
     this.log.info(
       { kinds: this.informers.map((i) => i.kind), vcluster_platform: this.config.vcluster_platform },
@@ -96,6 +103,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     this.stopped = true;
     clearInterval(this.watchdogTimer);
     clearTimeout(this.discoveryTimer);
+    await this.tenantClusters?.shutdown();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 
@@ -106,7 +114,50 @@ export class KubernetesReceiver implements HoldingsReceiver {
       inventory: this.inventory.stats(),
       objectErrors: this.objectErrors,
       virtualClusterInstances: this.vci?.objects().length,
+      ...(this.tenantClusters ? { tenantClusters: this.tenantClusters.status() } : {}),
     };
+  }
+
+  /** Readiness detail: tenant clusters not synced (faults are per tenant: they never make the receiver unready). */
+  readinessDetail(): Record<string, unknown> | undefined {
+    if (!this.tenantClusters) return undefined;
+    const s = this.tenantClusters.status();
+    return {
+      tenant_clusters: {
+        synced: s.clusters.filter((c) => c.state === 'synced').length,
+        degraded: [
+          ...s.clusters.filter((c) => c.state !== 'synced').map((c) => ({ tenant: c.tenant, state: c.state })),
+          ...s.faults.map((f) => ({ tenant: f.tenant, state: f.state, error: f.error })),
+        ],
+      },
+    };
+  }
+
+  private makeTenantClusters(next: HoldingsConsumer): TenantClusters {
+    const of = (...kinds: string[]) => this.informers.filter((i) => kinds.includes(i.kind)).flatMap((i) => i.objects());
+    return new TenantClusters({
+      receiverId: this.settings.id,
+      config: this.config.tenant_clusters,
+      attribution: { tenants: this.config.tenants, dedicated_nodes: this.config.dedicated_nodes },
+      hostKubeConfig: this.kubeConfig,
+      host: {
+        synced: () => this.fullySynced,
+        workloads: () => of('StatefulSet', 'Deployment') as WorkloadObject[],
+        instances: () => (this.vci?.objects() ?? []) as VirtualClusterInstance[],
+        nodes: () => of('Node') as NodeObject[],
+      },
+      consumer: next,
+      informers: {
+        pageSize: this.config.page_size,
+        watchTimeoutMs: this.config.watch_timeout,
+        idleTimeoutMs: this.config.idle_timeout,
+        backoff: this.config.resync_backoff,
+        now: this.now,
+        ...(this.options.random ? { random: this.options.random } : {}),
+      },
+      logger: this.log.child({ part: 'tenant_clusters' }),
+      onObjectError: (err) => this.reportObjectError(err),
+    });
   }
 
   /** VirtualClusterInstances seen (vCluster Platform), slimmed as the Inventory bills them. */
@@ -199,6 +250,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
       const idle = now - informer.lastActivity;
       if (idle > limit) informer.restart(`no event, bookmark or connect for ${Math.round(idle / 1000)} s`);
     }
+    this.tenantClusters?.checkIdle(limit);
   }
 
   private registerMetrics(host: Host): void {
@@ -234,6 +286,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
         description: 'Malformed objects reported (each holds nothing; see MB_OBJECT_INVALID)',
       })
       .addCallback((r) => r.observe(this.objectErrors, { receiver: this.settings.id }));
+    if (this.tenantClusters) registerTenantClusterMetrics(meter, this.settings.id, this.tenantClusters, this.now);
   }
 
   private reportObjectError(err: ObjectError): void {
