@@ -91,6 +91,8 @@ export interface VirtualClusterInstanceObject extends ObjectMeta {
   readonly hostNamespace?: string;
   /** spec.clusterRef.virtualCluster: the vCluster's name in the host namespace (its `release`). */
   readonly virtualCluster?: string;
+  /** spec.clusterRef.cluster: the Platform's name of the cluster it runs in (absent for standalone). */
+  readonly cluster?: string;
   /** status.phase: `Ready` | `Sleeping` | `Failed` | `Pending`. */
   readonly phase?: string;
   /** Only `loft.sh/paused` and `sleepmode.loft.sh/sleeping`. */

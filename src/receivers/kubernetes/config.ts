@@ -24,6 +24,13 @@ export const kubernetesConfigSchema = z
       .describe(
         'Watch VirtualClusterInstances (management.loft.sh/v1): auto = when the API group is served, true = required',
       ),
+    vcluster_platform_cluster: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "This cluster's name in vCluster Platform: instances whose spec.clusterRef.cluster names another cluster are billed by that cluster's meterbridge, not here",
+      ),
     page_size: z
       .number()
       .int()

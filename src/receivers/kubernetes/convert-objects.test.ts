@@ -111,7 +111,7 @@ describe('convertObject from client-node typed objects', () => {
     });
   });
 
-  it('VirtualClusterInstance: host namespace, vCluster name, phase, the pause/sleep annotations; nothing else', () => {
+  it('VirtualClusterInstance: host namespace, vCluster name, cluster, phase, the pause/sleep annotations; nothing else', () => {
     // kubectl get virtualclusterinstances.management.loft.sh -n p-default gpu-a -o json (research doc, trimmed)
     const raw = {
       apiVersion: 'management.loft.sh/v1',
@@ -151,6 +151,7 @@ describe('convertObject from client-node typed objects', () => {
       labels: {},
       hostNamespace: 'loft-default-v-gpu-a',
       virtualCluster: 'gpu-a',
+      cluster: 'loft-cluster',
       phase: 'Sleeping',
       annotations: { 'sleepmode.loft.sh/sleeping': 'true' },
     };

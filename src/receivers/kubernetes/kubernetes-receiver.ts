@@ -143,7 +143,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
       host: {
         synced: () => this.fullySynced,
         workloads: () => of('StatefulSet', 'Deployment') as WorkloadObject[],
-        instances: () => (this.vci?.objects() ?? []) as VirtualClusterInstance[],
+        instances: () => (this.vci?.objects() ?? []).filter((o) => !this.isForeign(o)) as VirtualClusterInstance[],
         nodes: () => of('Node') as NodeObject[],
       },
       consumer: next,
@@ -200,14 +200,21 @@ export class KubernetesReceiver implements HoldingsReceiver {
     if (!this.fullySynced || this.stopped) return;
     const now = this.now();
     const at = type === 'delete' && relistAt !== undefined ? Math.min(relistAt, now) : now;
-    this.inventory.apply({ type, object, at });
+    // An instance moved to another cluster ends here (a delete of one never applied is ignored).
+    this.inventory.apply({ type: this.isForeign(object) ? 'delete' : type, object, at });
+  }
+
+  /** A VirtualClusterInstance of another cluster (`vcluster_platform_cluster`): its own meterbridge bills it. */
+  private isForeign(o: MeteredObject): boolean {
+    const own = this.config.vcluster_platform_cluster;
+    return o.kind === 'VirtualClusterInstance' && own !== undefined && o.cluster !== undefined && o.cluster !== own;
   }
 
   private maybeFullSync(): void {
     if (this.fullySynced || this.discovering || this.stopped) return;
     if (!this.informers.every((i) => i.synced)) return;
     const objects: MeteredObject[] = [];
-    for (const informer of this.informers) objects.push(...informer.objects());
+    for (const informer of this.informers) objects.push(...informer.objects().filter((o) => !this.isForeign(o)));
     const at = this.now();
     this.fullySynced = true;
     this.inventory.relist(objects, at);
