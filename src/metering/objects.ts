@@ -109,6 +109,8 @@ export interface ObjectEvent {
   readonly object: MeteredObject;
   /** Observation time; used as event time where the object carries no timestamp of its own. */
   readonly at: EpochMs;
+  /** The tenant cluster the object lives in (private nodes, standalone vClusters); absent: the receiver's own. */
+  readonly cluster?: string;
 }
 
 /** `Kind/namespace/name` or `Kind/name`: how errors and logs name an object. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { HoldingsConsumer } from '../../../component/component.js';
 import type { ObjectError } from '../../../component/errors.js';
-import { type AttributionConfig, Inventory, WELL_KNOWN } from '../../../metering/attribution/index.js';
+import { type AttributionConfig, Inventory } from '../../../metering/attribution/index.js';
 import { type MeteredObject, type NodeObject, type ObjectKind, objectRef } from '../../../metering/objects.js';
 import type { EpochMs } from '../../../metering/types.js';
 import type { BackoffSettings } from '../../../retry/backoff.js';
@@ -9,10 +9,8 @@ import { convertObject } from '../convert-objects.js';
 import { KindInformer } from '../kind-informer.js';
 import type { TenantClustersConfig } from './config.js';
 import type { TenantEndpoint } from './tenant-kubeconfig.js';
+import { tenantClusterObject } from './tenant-cluster-objects.js';
 import { tenantKindSpecs } from './tenant-kind-specs.js';
-
-/** Label Auto Nodes put on every node they create, naming the platform's node type. */
-export const VCLUSTER_NODE_TYPE_LABEL = 'vcluster.com/node-type';
 
 /** Informer settings shared with the host receiver's informers. */
 export interface TenantInformerSettings {
@@ -280,27 +278,13 @@ export class TenantCluster {
     this.inventory.apply({ type, object: this.billable(object), at });
   }
 
-  /** The object as this cluster bills it: everything is the tenant's (class comment). */
+  /** The object as this cluster bills it (`tenantClusterObject`); remembers which nodes the host has. */
   private billable(o: MeteredObject): MeteredObject {
     const ref = objectRef(o);
-    if (o.kind === 'Node') {
-      const labels: Record<string, string> = { ...o.labels };
-      const tenantLabel = this.options.attribution.dedicated_nodes.tenant_label;
-      const nodeType = labels[VCLUSTER_NODE_TYPE_LABEL];
-      if (!labels[WELL_KNOWN.instanceType] && nodeType) labels[WELL_KNOWN.instanceType] = nodeType;
-      if (this.options.isHostNode(o)) {
-        this.hostSeen.add(ref);
-        delete labels[tenantLabel];
-        return { ...o, labels, taints: [] };
-      }
-      this.hostSeen.delete(ref);
-      labels[tenantLabel] = this.tenant;
-      return { ...o, labels };
-    }
-    if (o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
-      return { ...o, labels: { [WELL_KNOWN.vclusterManagedBy]: this.tenant } };
-    }
-    return o;
+    const hostHas = o.kind === 'Node' && this.options.isHostNode(o);
+    if (hostHas) this.hostSeen.add(ref);
+    else this.hostSeen.delete(ref);
+    return tenantClusterObject(o, this.tenant, this.options.attribution.dedicated_nodes.tenant_label, hostHas);
   }
 
   /** When the informer set was last known live: now if healthy, else its last sign of life. */
