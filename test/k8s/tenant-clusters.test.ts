@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../harness/k8s/cluster.js';
-import { applyYaml, freshNamespace, k8sCluster, k8sSkipReason, k8sSuiteName, kubectl } from '../harness/k8s/client.js';
+import {
+  applyYaml,
+  ensurePlatformNodeClaimCrd,
+  ensureVirtualClusterInstanceCrd,
+  freshNamespace,
+  k8sCluster,
+  k8sSkipReason,
+  k8sSuiteName,
+  kubectl,
+} from '../harness/k8s/client.js';
 import type { Holding } from '../../src/metering/types.js';
 import { kubernetesConfigSchema } from '../../src/receivers/kubernetes/config.js';
 import { loadKubeConfig } from '../../src/receivers/kubernetes/kube-config.js';
@@ -103,6 +112,7 @@ describe.skipIf(skip)(k8sSuiteName('tenant clusters: host + two tenant kube-apis
   let nsA: string;
   let nsB: string;
   let nsC: string;
+  let project: string;
   let receiver: KubernetesReceiver | undefined;
   const consumer = new RecordingConsumer();
   const inTenant = (which: 'a' | 'b', args: string[], stdin?: string) =>
@@ -127,6 +137,9 @@ describe.skipIf(skip)(k8sSuiteName('tenant clusters: host + two tenant kube-apis
       const i = t.info('', '');
       return inlineKubeconfig(t.server, i.caFile, { cert: i.adminCertFile, key: i.adminKeyFile });
     };
+    await ensureVirtualClusterInstanceCrd();
+    await ensurePlatformNodeClaimCrd();
+    project = await freshNamespace('p-tenants');
     nsA = await freshNamespace('tenant-a');
     nsB = await freshNamespace('tenant-b');
     nsC = await freshNamespace('tenant-c');
@@ -190,7 +203,7 @@ spec:
     const config = kubernetesConfigSchema.parse({
       auth_type: 'kubeconfig',
       kubeconfig: host.kubeconfig,
-      vcluster_platform: 'false',
+      vcluster_platform: 'true',
       resync_backoff: { initial_interval: '200ms', max_interval: '1s' },
       tenant_clusters: {
         enabled: true,
@@ -215,7 +228,7 @@ spec:
     await receiver?.shutdown();
     await Promise.all([tenantA?.stop(), tenantB?.stop()]);
     if (!skip) {
-      await kubectl(['delete', 'namespace', nsA, nsB, nsC, '--wait=false', '--ignore-not-found'], {
+      await kubectl(['delete', 'namespace', nsA, nsB, nsC, project, '--wait=false', '--ignore-not-found'], {
         allowFailure: true,
       });
       await kubectl(['delete', 'node', `host-${id}`, '--ignore-not-found'], { allowFailure: true });
@@ -252,7 +265,14 @@ spec:
     expect(tenantStatus(tA)).toMatchObject({ hostNodes: 1, objects: 2 });
     expect(calls(tB, `b-1-${id}`)).toHaveLength(1);
 
-    // An Auto Node joins A: billed from its creation with the node type Auto Nodes label it with.
+    // An Auto Node joins A: billed from its creation with the node type the Platform's NodeClaim records
+    // (the tenant's own label says otherwise; the tenant can write its labels, not the Platform's claim).
+    await applyYaml(`
+apiVersion: management.loft.sh/v1
+kind: NodeClaim
+metadata: { name: auto-1-${id}, namespace: ${project} }
+spec: { providerRef: gpu-provider, typeRef: gpu-provider.l40s-large, vClusterRef: ${tA}, controlPlane: false }
+`);
     await inTenant(
       'a',
       ['create', '-f', '-'],
@@ -266,7 +286,7 @@ spec:
     const auto = calls(tA, `auto-1-${id}`)[0]!;
     expect(auto.at).toBe(await timestamp('a', `auto-1-${id}`, '.metadata.creationTimestamp'));
     expect(summary(auto.holdings)).toContain(
-      `node_hours|${tA}|capacity_type=on-demand,instance_type=gpu-medium,zone=unknown = 1`,
+      `node_hours|${tA}|capacity_type=on-demand,instance_type=gpu-provider.l40s-large,zone=unknown = 1`,
     );
 
     // Tenant A's apiserver dies: A is unreachable, B keeps billing new nodes, A's nodes stay billed.

@@ -245,6 +245,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private discovered(served: boolean): void {
     if (this.stopped) return;
     if (served) this.addInformer(vciKindSpec(this.kubeConfig)).start();
+    if (served) this.tenantClusters?.watchPlatformNodeClaims();
     this.log.info({ served }, 'VirtualClusterInstances (management.loft.sh/v1)');
     this.discovering = false;
     this.maybeFullSync();

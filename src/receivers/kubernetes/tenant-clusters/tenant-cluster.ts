@@ -31,6 +31,8 @@ export interface TenantClusterOptions {
   readonly consumer: HoldingsConsumer;
   /** Whether the host cluster also has this node (it then bills it, or not, by its own rules). */
   readonly isHostNode: (node: NodeObject) => boolean;
+  /** The node type the vCluster Platform's NodeClaim records for this node, if any. */
+  readonly platformNodeType?: (node: NodeObject) => string | undefined;
   readonly informers: TenantInformerSettings;
   readonly logger: Logger;
   readonly onObjectError: (err: ObjectError) => void;
@@ -83,6 +85,8 @@ export class TenantCluster {
   private readonly applied = new Map<string, MeteredObject>();
   /** Refs of the applied nodes the host also has. */
   private readonly hostSeen = new Set<string>();
+  /** ref → the derived facts a node was applied with (host has it, Platform node type): rechecked. */
+  private readonly derived = new Map<string, string>();
   private stopped = false;
   private reconnects = 0;
   private endpoint: TenantEndpoint;
@@ -166,11 +170,11 @@ export class TenantCluster {
     }
   }
 
-  /** Re-judges which nodes the host also has (call when the host's nodes change). */
-  recheckHostNodes(): void {
+  /** Re-judges each node's derived facts (call when the host's nodes or the Platform's NodeClaims change). */
+  recheckNodes(): void {
     if (!this.initialSynced || this.switching || this.stopped) return;
     for (const [ref, o] of this.applied) {
-      if (o.kind !== 'Node' || this.options.isHostNode(o) === this.hostSeen.has(ref)) continue;
+      if (o.kind !== 'Node' || this.derive(o) === this.derived.get(ref)) continue;
       this.apply('upsert', o, this.options.informers.now());
     }
   }
@@ -271,6 +275,7 @@ export class TenantCluster {
     if (type === 'delete') {
       this.applied.delete(ref);
       this.hostSeen.delete(ref);
+      this.derived.delete(ref);
       this.inventory.apply({ type, object, at });
       return;
     }
@@ -278,13 +283,20 @@ export class TenantCluster {
     this.inventory.apply({ type, object: this.billable(object), at });
   }
 
-  /** The object as this cluster bills it (`tenantClusterObject`); remembers which nodes the host has. */
+  /** The object as this cluster bills it (`tenantClusterObject`); remembers what was derived for nodes. */
   private billable(o: MeteredObject): MeteredObject {
     const ref = objectRef(o);
     const hostHas = o.kind === 'Node' && this.options.isHostNode(o);
+    const nodeType = o.kind === 'Node' ? this.options.platformNodeType?.(o) : undefined;
     if (hostHas) this.hostSeen.add(ref);
     else this.hostSeen.delete(ref);
-    return tenantClusterObject(o, this.tenant, this.options.attribution.dedicated_nodes.tenant_label, hostHas);
+    if (o.kind === 'Node') this.derived.set(ref, this.derive(o));
+    const tenantLabel = this.options.attribution.dedicated_nodes.tenant_label;
+    return tenantClusterObject(o, this.tenant, tenantLabel, hostHas, nodeType);
+  }
+
+  private derive(node: NodeObject): string {
+    return `${this.options.isHostNode(node)}|${this.options.platformNodeType?.(node) ?? ''}`;
   }
 
   /** When the informer set was last known live: now if healthy, else its last sign of life. */

@@ -13,7 +13,17 @@ import type { ListedTenantCluster, TenantClustersConfig } from './config.js';
 import { convertKubeconfigSecret, type KubeconfigSecret, secretVcluster } from './kubeconfig-secret.js';
 import { TenantCluster, type TenantClusterStatus, type TenantInformerSettings } from './tenant-cluster.js';
 import { kubeconfigSecretSpec } from './tenant-kind-specs.js';
+import {
+  convertPlatformNodeClaim,
+  type PlatformNodeClaim,
+  platformNodeClaimSpec,
+  platformNodeType,
+  servesPlatformNodeClaims,
+} from './platform-node-claims.js';
 import { type KubeconfigSource, TenantClusterError, type TenantEndpoint, tenantEndpoint } from './tenant-kubeconfig.js';
+
+/** Longest wait for the Platform's NodeClaims to list before tenant clusters are metered without them. */
+const CLAIMS_WAIT_MS = 60_000;
 
 /** What the tenant clusters read from the host receiver (its informer caches). */
 export interface HostView {
@@ -81,6 +91,11 @@ export class TenantClusters {
   private readonly faults = new Map<string, TenantFault>();
   private readonly listed = new Map<string, ListedRead>();
   private secrets: KindInformer<KubeconfigSecret> | undefined;
+  /** vCluster Platform NodeClaims (Auto Nodes' trusted node type), when served: 'discovering' until known. */
+  private claims: KindInformer<PlatformNodeClaim> | 'discovering' | undefined;
+  private claimsFingerprint = '';
+  private claimsSince = 0;
+  private claimsGaveUp = false;
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -117,10 +132,46 @@ export class TenantClusters {
     this.kick();
   }
 
+  /**
+   * Reads the node type of Auto Nodes from vCluster Platform NodeClaims (`management.loft.sh/v1`) when the
+   * host serves them (call once the Platform API is known to be served). Tenant clusters wait for its answer.
+   */
+  watchPlatformNodeClaims(): void {
+    if (this.stopped || this.claims !== undefined) return;
+    this.claims = 'discovering';
+    this.claimsSince = this.options.informers.now();
+    void servesPlatformNodeClaims(this.options.hostKubeConfig).then((served) => {
+      if (this.stopped) return;
+      this.log.info({ served }, 'vCluster Platform NodeClaims (management.loft.sh/v1)');
+      if (!served) {
+        this.claims = undefined;
+        return void this.kick();
+      }
+      const s = this.options.informers;
+      const informer = new KindInformer<PlatformNodeClaim>({
+        spec: platformNodeClaimSpec(this.options.hostKubeConfig),
+        kubeConfig: this.options.hostKubeConfig,
+        convert: convertPlatformNodeClaim,
+        listener: { listed: () => this.kick(), changed: () => this.kick() },
+        onObjectError: this.options.onObjectError,
+        logger: this.log,
+        pageSize: s.pageSize,
+        watchTimeoutMs: s.watchTimeoutMs,
+        idleTimeoutMs: s.idleTimeoutMs,
+        backoff: s.backoff,
+        now: s.now,
+        ...(s.random ? { random: s.random } : {}),
+      });
+      this.claims = informer;
+      informer.start();
+    });
+  }
+
   async shutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.reconciling;
+    if (this.claims instanceof KindInformer) await this.claims.stop();
     await this.secrets?.stop();
     await Promise.all([...this.clusters.values()].map((c) => c.stop()));
   }
@@ -164,7 +215,17 @@ export class TenantClusters {
 
   private async reconcile(): Promise<void> {
     if (this.stopped || !this.options.host.synced()) return;
+    // Until the Platform's NodeClaims are known an Auto Node could start under the wrong type: wait for
+    // their first list, but not forever (RBAC may forbid them): then meter without and say so.
+    if (this.claims === 'discovering' || (this.claims && !this.claims.synced)) {
+      const waited = this.options.informers.now() - this.claimsSince;
+      if (waited < CLAIMS_WAIT_MS) return;
+      if (!this.claimsGaveUp)
+        this.log.warn({ waited_ms: waited }, 'Platform NodeClaims not listed; metering tenant clusters without them');
+      this.claimsGaveUp = true;
+    }
     this.refreshHostNodes();
+    this.refreshPlatformClaims();
     const wanted = new Map<string, KubeconfigSource>();
     const faults = new Map<string, TenantFault>();
     if (this.secrets?.synced) this.discovered(wanted);
@@ -215,6 +276,8 @@ export class TenantClusters {
         attribution: o.attribution,
         consumer: o.consumer,
         isHostNode: (n) => this.isHostNode(n),
+        platformNodeType: (n) =>
+          this.claims instanceof KindInformer ? platformNodeType(this.claims.objects(), tenant, n.name) : undefined,
         informers: o.informers,
         logger: this.log,
         onObjectError: o.onObjectError,
@@ -323,6 +386,18 @@ export class TenantClusters {
     }
   }
 
+  private refreshPlatformClaims(): void {
+    if (!(this.claims instanceof KindInformer)) return;
+    const fingerprint = this.claims
+      .objects()
+      .map((c) => `${c.namespace}/${c.name}=${c.typeRef ?? ''}@${c.vcluster ?? ''}`)
+      .sort()
+      .join(',');
+    if (fingerprint === this.claimsFingerprint) return;
+    this.claimsFingerprint = fingerprint;
+    for (const c of this.clusters.values()) c.recheckNodes();
+  }
+
   private refreshHostNodes(): void {
     const nodes = this.options.host.nodes();
     const providerIds = new Set<string>();
@@ -337,6 +412,6 @@ export class TenantClusters {
       .join(',');
     if (fingerprint === this.hostNodes.fingerprint) return;
     this.hostNodes = { providerIds, byName, fingerprint };
-    for (const c of this.clusters.values()) c.recheckHostNodes();
+    for (const c of this.clusters.values()) c.recheckNodes();
   }
 }
