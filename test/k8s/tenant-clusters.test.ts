@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../harness/k8s/cluster.js';
@@ -31,6 +32,9 @@ import { KubernetesReceiver } from '../../src/receivers/kubernetes/kubernetes-re
 import { RecordingConsumer } from '../../src/receivers/kubernetes/testdata/recording-consumer.js';
 
 const skip = k8sSkipReason();
+const KARPENTER_NODECLAIM_CRD = fileURLToPath(
+  new URL('./testdata/karpenter/karpenter.sh_nodeclaims.yaml', import.meta.url),
+);
 const id = randomBytes(3).toString('hex');
 const tA = `pa-${id}`; // discovered: vCluster `pa-<id>` in host namespace nsA
 const tB = `pb-${id}`; // listed in config by its Secret
@@ -265,6 +269,23 @@ spec:
     expect(tenantStatus(tA)).toMatchObject({ hostNodes: 1, objects: 2 });
     expect(calls(tB, `b-1-${id}`)).toHaveLength(1);
 
+    // Inside A, Auto Nodes' Karpenter NodeClaim (karpenter.sh/v1, the real CRD from testdata/karpenter/) names
+    // a cheaper type: it lives in the tenant's API, the tenant can write it, and it is not read for billing.
+    await inTenant('a', ['create', '-f', KARPENTER_NODECLAIM_CRD]);
+    await inTenant('a', ['wait', '--for=condition=Established', 'crd/nodeclaims.karpenter.sh', '--timeout=60s']);
+    await inTenant(
+      'a',
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'karpenter.sh/v1',
+        kind: 'NodeClaim',
+        metadata: { name: `auto-1-${id}`, labels: { 'node.kubernetes.io/instance-type': 'cheap-type' } },
+        spec: {
+          nodeClassRef: { group: 'platform.vcluster.com', kind: 'NodeType', name: 'gpu-medium' },
+          requirements: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['cheap-type'] }],
+        },
+      }),
+    );
     // An Auto Node joins A: billed from its creation with the node type the Platform's NodeClaim records
     // (the tenant's own label says otherwise; the tenant can write its labels, not the Platform's claim).
     await applyYaml(`
@@ -288,6 +309,7 @@ spec: { providerRef: gpu-provider, typeRef: gpu-provider.l40s-large, vClusterRef
     expect(summary(auto.holdings)).toContain(
       `node_hours|${tA}|capacity_type=on-demand,instance_type=gpu-provider.l40s-large,zone=unknown = 1`,
     );
+    expect(consumer.resources().filter((k) => k.includes('NodeClaim'))).toEqual([]);
 
     // Tenant A's apiserver dies: A is unreachable, B keeps billing new nodes, A's nodes stay billed.
     await tenantA.stopApiserver();
