@@ -99,6 +99,7 @@ export class TenantClusters {
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
+  private queued = false;
   /** The host's nodes: providerIDs, and name → providerID ('' when it has none). */
   private hostNodes = { providerIds: new Set<string>(), byName: new Map<string, string>(), fingerprint: '' };
 
@@ -178,7 +179,9 @@ export class TenantClusters {
 
   /** Runs one reconcile now (after the current one); resolves when it is done. */
   kick(): Promise<void> {
-    if (this.stopped) return this.reconciling;
+    // A burst of Secret events (a relist of 1,000 Secrets) queues one reconcile, not one each.
+    if (this.stopped || this.queued) return this.reconciling;
+    this.queued = true;
     this.reconciling = this.reconciling
       .then(() => this.reconcile())
       .catch((err: unknown) => {
@@ -214,6 +217,7 @@ export class TenantClusters {
   }
 
   private async reconcile(): Promise<void> {
+    this.queued = false;
     if (this.stopped || !this.options.host.synced()) return;
     // Until the Platform's NodeClaims are known an Auto Node could start under the wrong type: wait for
     // their first list, but not forever (RBAC may forbid them): then meter without and say so.
