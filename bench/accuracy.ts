@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigString } from '../src/config/load-config.js';
 import { SqliteUsageStore } from '../src/extensions/storage/sqlite-store.js';
-import { attributionConfigSchema, Inventory } from '../src/metering/attribution/index.js';
+import { attributionConfigSchema } from '../src/metering/attribution/index.js';
+import { SimulatedClusters } from '../src/receivers/simulator/simulated-clusters.js';
 import { MeterCatalog } from '../src/metering/meters.js';
 import { formatNanos } from '../src/metering/units.js';
 import { expectedBilledNanos, groundTruth } from '../src/receivers/simulator/ground-truth.js';
@@ -72,7 +73,12 @@ service:
 function snapshot(intervalMs: number): { perSeries: Map<string, bigint>; ms: number } {
   const started = performance.now();
   const biller = new SnapshotBiller(intervalMs, timeline.start);
-  const inventory = new Inventory({ source: 'naive/', config: attributionConfigSchema.parse({}), consumer: biller });
+  // The same clusters as the simulator receiver (host + tenant clusters with private nodes), same rules.
+  const inventory = new SimulatedClusters({
+    receiverId: 'naive',
+    config: attributionConfigSchema.parse({}),
+    consumer: biller,
+  });
   for (const event of timeline.events()) {
     biller.sampleUntil(event.at);
     inventory.apply(event);

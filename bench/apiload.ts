@@ -14,7 +14,7 @@
  * Requests the apiserver makes on its own are measured in a quiet interval and subtracted.
  * Bounded: about 2–4 minutes on 2 cores (most of it creating 1,000 tenants).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -25,12 +25,15 @@ import { kubernetesConfigSchema } from '../src/receivers/kubernetes/config.js';
 import { loadKubeConfig } from '../src/receivers/kubernetes/kube-config.js';
 import { KubernetesReceiver } from '../src/receivers/kubernetes/kubernetes-receiver.js';
 import { silentLogger } from '../src/telemetry/logger.js';
+import { measureTenantClusters } from './support/apiload-tenant-clusters.js';
 
 const TENANTS = [10, 100, 1000];
 const SCALE = Number(process.env.MB_APILOAD_SCALE ?? 12);
 const WINDOW_MS = Number(process.env.MB_APILOAD_WINDOW_MS ?? 25_000);
 const POLL_CYCLES = 2;
 const CONCURRENCY = 16;
+/** `tenant_clusters`: only the tenant-cluster part (skips the 1,000 host tenants). */
+const ONLY = process.env.MB_APILOAD_ONLY ?? '';
 
 function requestTotal(metrics: string): number {
   let sum = 0;
@@ -88,7 +91,7 @@ async function main(): Promise<void> {
 
     const rows: Array<{ tenants: number; initial: number; informers: number; polling: number }> = [];
     let created = 0;
-    for (const n of TENANTS) {
+    for (const n of ONLY === 'tenant_clusters' ? [] : TENANTS) {
       process.stderr.write(`creating tenants ${created + 1}…${n} …\n`);
       const ids = Array.from({ length: n - created }, (_, i) => `t${String(created + i + 1).padStart(4, '0')}`);
       await pool(ids, CONCURRENCY, async (t) => createTenant(core, apps, t));
@@ -170,7 +173,36 @@ async function main(): Promise<void> {
       `informer steady state measured over ${WINDOW_MS / 1000} s with watch_timeout and idle_timeout ÷ ${SCALE}, rescaled;`,
       `polling: ${POLL_CYCLES} full cycles (3 namespaced lists per tenant + 2 cluster-wide) per data point.`,
     ];
-    process.stdout.write(`${out.join('\n')}\n`);
+    if (ONLY !== 'tenant_clusters') process.stdout.write(`${out.join('\n')}\n`);
+
+    // Tenant clusters (private nodes, standalone vClusters): load per tenant API server.
+    process.stderr.write('tenant clusters: 10, 100, 1,000 …\n');
+    const admin = readFileSync(kubeconfig, 'utf8')
+      .replace(
+        /certificate-authority: "?([^"\n]+)"?/,
+        (_, f: string) => `certificate-authority-data: ${readFileSync(f).toString('base64')}`,
+      )
+      .replace(
+        /client-certificate: "?([^"\n]+)"?/,
+        (_, f: string) => `client-certificate-data: ${readFileSync(f).toString('base64')}`,
+      )
+      .replace(/client-key: "?([^"\n]+)"?/, (_, f: string) => `client-key-data: ${readFileSync(f).toString('base64')}`);
+    const tenantRows = await measureTenantClusters(cluster, admin, {
+      counts: TENANTS,
+      scale: SCALE,
+      windowMs: WINDOW_MS,
+      backgroundPerMs: background,
+    });
+    const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+    const lines = [
+      '',
+      'apiload: tenant apiservers simulated by one kube-apiserver serving every tenant cluster (kinds: [Node]; steady state rescaled, upper bound)',
+      ...tenantRows.flatMap((r) => [
+        `apiload: tenant_clusters=${r.clusters} watches_per_cluster=${fmt(r.watchesPerCluster)} lists_per_min=${fmt(Math.round(r.listsPerMin * 100) / 100)}`,
+        `apiload: tenant_clusters=${r.clusters} requests_per_min_per_cluster=${r.requestsPerMinPerCluster.toFixed(3)} initial_requests=${r.initial}`,
+      ]),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });

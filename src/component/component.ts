@@ -102,7 +102,12 @@ export interface Host {
 export interface Readiness {
   readonly state: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'created';
   readonly storeOpen: boolean;
-  readonly receivers: readonly { readonly id: string; readonly synced: boolean }[];
+  readonly receivers: readonly {
+    readonly id: string;
+    readonly synced: boolean;
+    /** What the receiver adds (tenant clusters not synced, with why); never makes it unready. */
+    readonly detail?: Readonly<Record<string, unknown>>;
+  }[];
   readonly outbox: readonly import('../extensions/storage/usage-store.js').OutboxStatus[];
 }
 
@@ -111,6 +116,8 @@ export interface HoldingsReceiver extends Component {
   readonly drivesClock: boolean;
   /** True once the receiver's initial list is complete (informers synced); absent means always synced. */
   synced?(): boolean;
+  /** Facts for `/readyz` beside `synced` (per-tenant faults); informative, never a readiness verdict. */
+  readinessDetail?(): Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A `metrics` pipeline exporter that reads the MeterProvider through its own reader (otlp_http, prometheus). */

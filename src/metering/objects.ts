@@ -29,6 +29,8 @@ export interface NodeObject extends ObjectMeta {
   readonly taints: readonly Taint[];
   /** status.capacity, e.g. { cpu: '96', memory: '1TiB', 'nvidia.com/gpu': '8' }. */
   readonly capacity: Readonly<Record<string, string>>;
+  /** spec.providerID (the machine), when set: a node seen by the host and a tenant cluster is billed once. */
+  readonly providerId?: string;
 }
 
 export interface ContainerResources {
@@ -94,6 +96,8 @@ export interface VirtualClusterInstanceObject extends ObjectMeta {
   readonly hostNamespace?: string;
   /** spec.clusterRef.virtualCluster: the vCluster's name in the host namespace (its `release`). */
   readonly virtualCluster?: string;
+  /** spec.clusterRef.cluster: the Platform's name of the cluster it runs in (absent for standalone). */
+  readonly cluster?: string;
   /** status.phase: `Ready` | `Sleeping` | `Failed` | `Pending`. */
   readonly phase?: string;
   /** Only `loft.sh/paused` and `sleepmode.loft.sh/sleeping`. */
@@ -116,6 +120,8 @@ export interface ObjectEvent {
    * README "Event time" says which end each kind of change takes.
    */
   readonly knownUntil?: EpochMs;
+  /** The tenant cluster the object lives in (private nodes, standalone vClusters); absent: the receiver's own. */
+  readonly cluster?: string;
 }
 
 /** `Kind/namespace/name` or `Kind/name`: how errors and logs name an object. */

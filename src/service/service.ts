@@ -156,7 +156,10 @@ export class Service {
     return {
       state: this.state,
       storeOpen: this.usageStore !== undefined && this.state !== 'stopped',
-      receivers: this.receivers.map(({ id, receiver }) => ({ id, synced: receiver.synced?.() ?? true })),
+      receivers: this.receivers.map(({ id, receiver }) => {
+        const detail = receiver.readinessDetail?.();
+        return { id, synced: receiver.synced?.() ?? true, ...(detail ? { detail } : {}) };
+      }),
     };
   }
 

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   applyYaml,
+  ensurePlatformNodeClaimCrd,
   ensureVirtualClusterInstanceCrd,
   freshNamespace,
   k8sCluster,
@@ -12,6 +13,7 @@ import {
 } from '../harness/k8s/client.js';
 import * as k8s from '@kubernetes/client-node';
 import { coreKindSpecs, vciKindSpec } from '../../src/receivers/kubernetes/kind-specs.js';
+import { platformNodeClaimSpec } from '../../src/receivers/kubernetes/tenant-clusters/platform-node-claims.js';
 import { renderChart, type RenderedObject } from './chart.js';
 
 const skip = k8sSkipReason();
@@ -28,6 +30,7 @@ const ALLOWED_RESOURCES = [
   'statefulsets.apps',
   'deployments.apps',
   'virtualclusterinstances.management.loft.sh',
+  'nodeclaims.management.loft.sh',
 ];
 const ALLOWED: string[][] = ALLOWED_RESOURCES.flatMap((r) =>
   READ.flatMap((v) => [
@@ -78,6 +81,7 @@ const DENIED: string[][] = [
   ['delete', 'statefulsets.apps'],
   ['update', 'virtualclusterinstances.management.loft.sh'],
   ['delete', 'virtualclusterinstances.management.loft.sh'],
+  ['update', 'nodeclaims.management.loft.sh'],
   ['list', 'events'],
   ['create', 'events'],
   ['get', 'leases.coordination.k8s.io'],
@@ -112,7 +116,7 @@ function receiverCollections(): string[] {
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
-  return [...coreKindSpecs(kc), vciKindSpec(kc)].map((spec) => {
+  return [...coreKindSpecs(kc), vciKindSpec(kc), platformNodeClaimSpec(kc)].map((spec) => {
     const core = /^\/api\/v1\/([a-z]+)$/.exec(spec.path);
     if (core) return `/${core[1]}`;
     const grouped = /^\/apis\/([^/]+)\/[^/]+\/([a-z]+)$/.exec(spec.path);
@@ -167,6 +171,7 @@ describe.skipIf(skip)(k8sSuiteName("the chart's RBAC allows exactly what the rec
     // So that discovery resolves virtualclusterinstances.management.loft.sh (an aggregated API in real
     // management clusters) and can-i checks the right group.
     await ensureVirtualClusterInstanceCrd();
+    await ensurePlatformNodeClaimCrd();
     ns = await freshNamespace('rbac');
     const { objects } = await renderChart(ns, ns);
     const rbac = objects.filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind));

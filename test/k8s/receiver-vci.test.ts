@@ -26,6 +26,7 @@ const skip = k8sSkipReason();
 const id = randomBytes(3).toString('hex');
 const instanceName = `gpu-${id}`; // the tenant
 const release = `vc-${id}`; // the vCluster inside the host namespace
+const foreignName = `eu-${id}`; // an instance the Platform runs in another cluster: not billed here
 
 /** Polls (bounded) until `cond` holds. */
 async function until(cond: () => boolean, what: string, tries = 600): Promise<void> {
@@ -102,7 +103,15 @@ metadata: { name: ${instanceName}, namespace: ${project} }
 spec:
   owner: { team: ml-research }
   clusterRef: { cluster: loft-cluster, namespace: ${host}, virtualCluster: ${release} }
+---
+apiVersion: management.loft.sh/v1
+kind: VirtualClusterInstance
+metadata: { name: ${foreignName}, namespace: ${project} }
+spec:
+  owner: { team: ml-research }
+  clusterRef: { cluster: gpu-cluster-eu, namespace: ${host}, virtualCluster: ${foreignName} }
 `);
+    await patchStatus('virtualclusterinstance.management.loft.sh', foreignName, project, { phase: 'Ready' });
     await patchStatus('statefulset', release, host, { replicas: 1, readyReplicas: 1, availableReplicas: 1 });
     await patchStatus('pod', `job-${id}`, host, { phase: 'Running' });
     await patchStatus('virtualclusterinstance.management.loft.sh', instanceName, project, { phase: 'Ready' });
@@ -110,6 +119,7 @@ spec:
       auth_type: 'kubeconfig',
       kubeconfig: k.kubeconfig,
       vcluster_platform: 'true',
+      vcluster_platform_cluster: 'loft-cluster',
       resync_backoff: { initial_interval: '200ms', max_interval: '2s' },
     });
     receiver = new KubernetesReceiver(
@@ -136,6 +146,8 @@ spec:
     ]);
     expect(consumer.current().get(cp)).toBe('1');
     expect(consumer.current().has(ossCp)).toBe(false);
+    // The instance whose spec.clusterRef.cluster names another cluster bills nothing here and claims nothing.
+    expect(consumer.current().has(`controlplane_hours|"${foreignName}"|`)).toBe(false);
     expect(holding('StatefulSet')).toEqual([]);
     expect(holding('VirtualClusterInstance')).toHaveLength(1);
     expect(consumer.current().get(cpu(instanceName))).toBe('2000');

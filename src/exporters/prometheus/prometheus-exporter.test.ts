@@ -203,6 +203,20 @@ describe('prometheus exporter health endpoints', () => {
     expect((await readyz()).status).toBe(200);
   });
 
+  it("shows a receiver's detail (tenant clusters not synced) without it deciding readiness", async () => {
+    const detail = { tenant_clusters: { synced: 1, degraded: [{ tenant: 'acme', state: 'unreachable' }] } };
+    readiness = { ...readiness, receivers: [{ id: 'kubernetes', synced: true, detail }] };
+    const res = await readyz();
+    expect(res.status).toBe(200);
+    expect(res.body.checks.receivers).toEqual({
+      ok: true,
+      not_synced: [],
+      synced: ['kubernetes'],
+      detail: { kubernetes: detail },
+    });
+    readiness = { ...readiness, receivers: [{ id: 'kubernetes', synced: true }] };
+  });
+
   it('is not ready with a big outbox lag or a closed store, and ready again after', async () => {
     const outbox = (lag: number) => [{ exporter: 'lago', lag, cursor: 0, deadLetters: 2 }];
     readiness = { ...readiness, outbox: outbox(1000) };

@@ -15,6 +15,8 @@ export interface ReadinessReport {
       readonly ok: boolean;
       readonly not_synced: readonly string[];
       readonly synced: readonly string[];
+      /** Per receiver, what it adds (e.g. tenant clusters not synced); informative only. */
+      readonly detail?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
     };
     readonly outbox: {
       readonly ok: boolean;
@@ -42,6 +44,7 @@ export function judgeReadiness(r: Readiness, t: ReadinessThresholds): ReadinessR
     ok: notSynced.length === 0,
     not_synced: notSynced,
     synced: r.receivers.filter((x) => x.synced).map((x) => x.id),
+    ...detailOf(r.receivers),
   };
   const exporters = r.outbox.map((o) => ({
     exporter: o.exporter,
@@ -56,4 +59,10 @@ export function judgeReadiness(r: Readiness, t: ReadinessThresholds): ReadinessR
     state: r.state,
     checks: { service, store, receivers, outbox },
   };
+}
+
+function detailOf(receivers: Readiness['receivers']): { detail?: Record<string, Readonly<Record<string, unknown>>> } {
+  const withDetail = receivers.filter((x) => x.detail !== undefined);
+  if (withDetail.length === 0) return {};
+  return { detail: Object.fromEntries(withDetail.map((x) => [x.id, x.detail as Readonly<Record<string, unknown>>])) };
 }

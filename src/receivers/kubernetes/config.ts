@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
 import { attributionConfigSchema } from '../../metering/attribution/index.js';
+import { tenantClustersConfigSchema } from './tenant-clusters/config.js';
 
 /**
  * `receivers::kubernetes` config. Defaults live here and nowhere else (README.md has the table).
@@ -22,6 +23,13 @@ export const kubernetesConfigSchema = z
       .default('auto')
       .describe(
         'Watch VirtualClusterInstances (management.loft.sh/v1): auto = when the API group is served, true = required',
+      ),
+    vcluster_platform_cluster: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "This cluster's name in vCluster Platform: instances whose spec.clusterRef.cluster names another cluster are billed by that cluster's meterbridge, not here",
       ),
     page_size: z
       .number()
@@ -46,6 +54,11 @@ export const kubernetesConfigSchema = z
         jitter: z.number().min(0).max(1).default(0.2).describe('± fraction of randomisation of each wait'),
       })
       .prefault({}),
+    tenant_clusters: tenantClustersConfigSchema
+      .prefault({})
+      .describe(
+        "Meter inside tenant clusters (private nodes, Auto Nodes, standalone vClusters) through each tenant's API",
+      ),
     watchdog: z
       .strictObject({
         enabled: z.boolean().default(true),

@@ -19,7 +19,7 @@ describe('convertObject from client-node typed objects', () => {
     expect(byKind('Pod').metadata?.creationTimestamp).toBeInstanceOf(Date);
   });
 
-  it('Node: all labels, taints, capacity strings; nothing else', () => {
+  it('Node: all labels, taints, capacity strings, providerID; nothing else', () => {
     expect(convertObject('Node', byKind('Node'), policy)).toEqual({
       kind: 'Node',
       name: 'ip-10-0-41-7.us-east-2.compute.internal',
@@ -45,6 +45,7 @@ describe('convertObject from client-node typed objects', () => {
         pods: '100',
         'nvidia.com/gpu': '8',
       },
+      providerId: 'aws:///us-east-2a/i-0a1b2c3d4e5f60718',
     });
   });
 
@@ -133,7 +134,7 @@ describe('convertObject from client-node typed objects', () => {
     });
   });
 
-  it('VirtualClusterInstance: host namespace, vCluster name, phase, the pause/sleep annotations; nothing else', () => {
+  it('VirtualClusterInstance: host namespace, vCluster name, cluster, phase, the pause/sleep annotations; nothing else', () => {
     // kubectl get virtualclusterinstances.management.loft.sh -n p-default gpu-a -o json (research doc, trimmed)
     const raw = {
       apiVersion: 'management.loft.sh/v1',
@@ -173,6 +174,7 @@ describe('convertObject from client-node typed objects', () => {
       labels: {},
       hostNamespace: 'loft-default-v-gpu-a',
       virtualCluster: 'gpu-a',
+      cluster: 'loft-cluster',
       phase: 'Sleeping',
       annotations: { 'sleepmode.loft.sh/sleeping': 'true' },
     };

@@ -89,6 +89,7 @@ export function convertObject(
         labels: labels(),
         taints: taintsOf(spec.taints),
         capacity: stringMap(status.capacity) as NodeObject['capacity'],
+        ...optional('providerId', typeof spec.providerID === 'string' && spec.providerID ? spec.providerID : undefined),
       };
     case 'Pod':
       return podOf(base, labels(NAMESPACED_MEMBER_LABELS), spec, status, time);

@@ -16,3 +16,7 @@ export {
   type KubernetesReceiverStatus,
 } from './kubernetes-receiver.js';
 export type { VirtualClusterInstance } from './virtual-cluster-instance.js';
+export { TenantClusterError } from './tenant-clusters/tenant-kubeconfig.js';
+export { tenantClusterObject } from './tenant-clusters/tenant-cluster-objects.js';
+export { type TenantClusterStatus } from './tenant-clusters/tenant-cluster.js';
+export { type TenantClustersStatus, type TenantFault } from './tenant-clusters/tenant-clusters.js';

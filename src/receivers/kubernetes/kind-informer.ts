@@ -19,7 +19,7 @@ export interface KindListener<T> {
 }
 
 export interface KindInformerOptions<T> {
-  readonly spec: KindSpec;
+  readonly spec: KindSpec<string>;
   readonly kubeConfig: k8s.KubeConfig;
   /** Converts an API object; throws ObjectError when it cannot be named (it is then skipped). */
   readonly convert: (raw: RawObject) => T;
@@ -160,6 +160,11 @@ export class KindInformer<T> {
 
   get synced(): boolean {
     return this.listedOnce;
+  }
+
+  /** Consecutive failures since the stream was last in sync (0 = healthy; reset by the next event or bookmark). */
+  get failures(): number {
+    return this.backoff.attempts;
   }
 
   /** When the informer last showed a sign of life (event, bookmark, (re)connect, list). */

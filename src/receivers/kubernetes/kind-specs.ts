@@ -18,9 +18,9 @@ export interface PageRequest {
 }
 
 /** How one kind is listed and watched: cluster-wide, one informer per kind, never per tenant. */
-export interface KindSpec {
+export interface KindSpec<K extends string = ObjectKind> {
   /** The slim kind the objects become. */
-  readonly kind: ObjectKind;
+  readonly kind: K;
   /** Watch path (the list uses the same collection). */
   readonly path: string;
   /** Given to BOTH the list and the watch (client-node's informer passes it to the watch only). */

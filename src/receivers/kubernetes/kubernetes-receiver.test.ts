@@ -255,6 +255,7 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
         createdAt: Date.parse(fx.T0),
         hostNamespace: 'loft-default-v-gpu-a',
         virtualCluster: 'gpu-a',
+        cluster: 'c',
         phase: 'Ready',
       },
     ]);

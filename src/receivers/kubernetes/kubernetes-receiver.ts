@@ -9,12 +9,14 @@ import {
 } from '../../component/component.js';
 import type { ObjectError } from '../../component/errors.js';
 import { Inventory, type InventoryStats } from '../../metering/attribution/index.js';
-import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
+import type { MeteredObject, NodeObject, ObjectKind, WorkloadObject } from '../../metering/objects.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { KubernetesConfig } from './config.js';
 import { convertObject } from './convert-objects.js';
 import { KindInformer, type KindInformerStats, type KindListener } from './kind-informer.js';
 import { coreKindSpecs, type KindSpec, servesVirtualClusterInstances, vciKindSpec } from './kind-specs.js';
+import { TenantClusters, type TenantClustersStatus } from './tenant-clusters/tenant-clusters.js';
+import { registerTenantClusterMetrics } from './tenant-clusters/tenant-cluster-metrics.js';
 import type { VirtualClusterInstance } from './virtual-cluster-instance.js';
 
 /** Test seams: the clock, randomness, and the specs (default: the real API). */
@@ -31,6 +33,8 @@ export interface KubernetesReceiverStatus {
   readonly inventory: InventoryStats;
   readonly objectErrors: number;
   readonly virtualClusterInstances: number | undefined;
+  /** Per tenant cluster (when `tenant_clusters.enabled`): state, server, counters; and refused/missing tenants. */
+  readonly tenantClusters?: TenantClustersStatus;
 }
 
 /**
@@ -59,6 +63,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private objectErrors = 0;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
+  private readonly tenantClusters: TenantClusters | undefined;
 
   constructor(
     private readonly settings: ComponentSettings,
@@ -75,6 +80,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
       consumer: next,
       onError: (err) => this.reportObjectError(err),
     });
+    if (config.tenant_clusters.enabled) this.tenantClusters = this.makeTenantClusters(next);
   }
 
   /** Registers and starts the informers and returns at once; `synced()` tells when the first lists are in. */
@@ -87,6 +93,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     void this.discover(0);
     const { watchdog } = this.config;
     if (watchdog.enabled) this.watchdogTimer = setInterval(() => this.checkWatchdog(), watchdog.check_interval);
+    this.tenantClusters?.start();
     if (host) this.registerMetrics(host);
     this.log.info(
       { kinds: this.informers.map((i) => i.kind), vcluster_platform: this.config.vcluster_platform },
@@ -103,6 +110,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     this.stopped = true;
     clearInterval(this.watchdogTimer);
     clearTimeout(this.discoveryTimer);
+    await this.tenantClusters?.shutdown();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 
@@ -113,7 +121,50 @@ export class KubernetesReceiver implements HoldingsReceiver {
       inventory: this.inventory.stats(),
       objectErrors: this.objectErrors,
       virtualClusterInstances: this.vci?.objects().length,
+      ...(this.tenantClusters ? { tenantClusters: this.tenantClusters.status() } : {}),
     };
+  }
+
+  /** Readiness detail: tenant clusters not synced (faults are per tenant: they never make the receiver unready). */
+  readinessDetail(): Record<string, unknown> | undefined {
+    if (!this.tenantClusters) return undefined;
+    const s = this.tenantClusters.status();
+    return {
+      tenant_clusters: {
+        synced: s.clusters.filter((c) => c.state === 'synced').length,
+        degraded: [
+          ...s.clusters.filter((c) => c.state !== 'synced').map((c) => ({ tenant: c.tenant, state: c.state })),
+          ...s.faults.map((f) => ({ tenant: f.tenant, state: f.state, error: f.error })),
+        ],
+      },
+    };
+  }
+
+  private makeTenantClusters(next: HoldingsConsumer): TenantClusters {
+    const of = (...kinds: string[]) => this.informers.filter((i) => kinds.includes(i.kind)).flatMap((i) => i.objects());
+    return new TenantClusters({
+      receiverId: this.settings.id,
+      config: this.config.tenant_clusters,
+      attribution: { tenants: this.config.tenants, dedicated_nodes: this.config.dedicated_nodes },
+      hostKubeConfig: this.kubeConfig,
+      host: {
+        synced: () => this.fullySynced,
+        workloads: () => of('StatefulSet', 'Deployment') as WorkloadObject[],
+        instances: () => (this.vci?.objects() ?? []).filter((o) => !this.isForeign(o)) as VirtualClusterInstance[],
+        nodes: () => of('Node') as NodeObject[],
+      },
+      consumer: next,
+      informers: {
+        pageSize: this.config.page_size,
+        watchTimeoutMs: this.config.watch_timeout,
+        idleTimeoutMs: this.config.idle_timeout,
+        backoff: this.config.resync_backoff,
+        now: this.now,
+        ...(this.options.random ? { random: this.options.random } : {}),
+      },
+      logger: this.log.child({ part: 'tenant_clusters' }),
+      onObjectError: (err) => this.reportObjectError(err),
+    });
   }
 
   /** VirtualClusterInstances seen (vCluster Platform), slimmed as the Inventory bills them. */
@@ -156,16 +207,27 @@ export class KubernetesReceiver implements HoldingsReceiver {
     if (!this.fullySynced || this.stopped) return;
     const now = this.now();
     const at = type === 'delete' && relistAt !== undefined ? Math.min(relistAt, now) : now;
+    // An instance moved to another cluster ends here (a delete of one never applied is ignored).
+    if (this.isForeign(object)) {
+      this.inventory.apply({ type: 'delete', object, at });
+      return;
+    }
     // A change found by a relist happened after the watch was last in sync (attribution README "Event time").
     const knownUntil = type === 'upsert' && relistAt !== undefined ? Math.min(relistAt, now) : undefined;
     this.inventory.apply({ type, object, at, ...(knownUntil !== undefined ? { knownUntil } : {}) });
+  }
+
+  /** A VirtualClusterInstance of another cluster (`vcluster_platform_cluster`): its own meterbridge bills it. */
+  private isForeign(o: MeteredObject): boolean {
+    const own = this.config.vcluster_platform_cluster;
+    return o.kind === 'VirtualClusterInstance' && own !== undefined && o.cluster !== undefined && o.cluster !== own;
   }
 
   private maybeFullSync(): void {
     if (this.fullySynced || this.discovering || this.stopped) return;
     if (!this.informers.every((i) => i.synced)) return;
     const objects: MeteredObject[] = [];
-    for (const informer of this.informers) objects.push(...informer.objects());
+    for (const informer of this.informers) objects.push(...informer.objects().filter((o) => !this.isForeign(o)));
     const at = this.now();
     this.fullySynced = true;
     this.inventory.relist(objects, at);
@@ -209,6 +271,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private discovered(served: boolean): void {
     if (this.stopped) return;
     if (served) this.addInformer(vciKindSpec(this.kubeConfig)).start();
+    if (served) this.tenantClusters?.watchPlatformNodeClaims();
     this.log.info({ served }, 'VirtualClusterInstances (management.loft.sh/v1)');
     this.discovering = false;
     this.maybeFullSync();
@@ -221,6 +284,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
       const idle = now - informer.lastActivity;
       if (idle > limit) informer.restart(`no event, bookmark or connect for ${Math.round(idle / 1000)} s`);
     }
+    this.tenantClusters?.checkIdle(limit);
   }
 
   private registerMetrics(host: Host): void {
@@ -256,6 +320,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
         description: 'Malformed objects reported (each holds nothing; see MB_OBJECT_INVALID)',
       })
       .addCallback((r) => r.observe(this.objectErrors, { receiver: this.settings.id }));
+    if (this.tenantClusters) registerTenantClusterMetrics(meter, this.settings.id, this.tenantClusters, this.now);
   }
 
   private reportObjectError(err: ObjectError): void {

@@ -9,21 +9,24 @@ export const VCI_ANNOTATIONS = [WELL_KNOWN.pausedAnnotation, WELL_KNOWN.sleeping
 
 /**
  * The VirtualClusterInstance fields besides the metadata: `spec.clusterRef.namespace` (host namespace),
- * `spec.clusterRef.virtualCluster` (the vCluster's name there) and `status.phase`. Empty strings count as
- * absent. Everything else (owner, template, parameters, conditions, `spec.clusterRef.cluster`) is dropped:
- * the rules do not read it (attribution README, "vCluster Platform").
+ * `spec.clusterRef.virtualCluster` (the vCluster's name there), `spec.clusterRef.cluster` (the receiver
+ * bills only instances of its own cluster, `vcluster_platform_cluster`) and `status.phase`. Empty strings
+ * count as absent. Everything else (owner, template, parameters, conditions) is dropped: the rules do not
+ * read it (attribution README, "vCluster Platform").
  */
 export function instanceFields(
   spec: Record<string, unknown>,
   status: Record<string, unknown>,
-): Pick<VirtualClusterInstanceObject, 'hostNamespace' | 'virtualCluster' | 'phase'> {
+): Pick<VirtualClusterInstanceObject, 'hostNamespace' | 'virtualCluster' | 'cluster' | 'phase'> {
   const clusterRef = asRecord(spec.clusterRef);
+  const cluster = str(clusterRef?.cluster);
   const hostNamespace = str(clusterRef?.namespace);
   const virtualCluster = str(clusterRef?.virtualCluster);
   const phase = str(status.phase);
   return {
     ...(hostNamespace ? { hostNamespace } : {}),
     ...(virtualCluster ? { virtualCluster } : {}),
+    ...(cluster ? { cluster } : {}),
     ...(phase ? { phase } : {}),
   };
 }

@@ -1,10 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { attributionConfigSchema, Inventory } from '../../metering/attribution/index.js';
+import { attributionConfigSchema } from '../../metering/attribution/index.js';
 import type { NodeObject, ObjectEvent, PodObject, PvcObject, ServiceObject } from '../../metering/objects.js';
 import { UNATTRIBUTED } from '../../metering/types.js';
 import { groundTruth } from './ground-truth.js';
 import { loadScenario } from './load-scenario.js';
+import { SimulatedClusters } from './simulated-clusters.js';
 import { TENANT_LABEL } from './object-shapes.js';
 import { IntegratingConsumer } from './testdata/integrating-consumer.js';
 import { buildTimeline } from './timeline.js';
@@ -56,6 +57,22 @@ describe('built-in scenario ai-cloud', () => {
       'Namespace/vcluster-team-omega',
       'StatefulSet/team-omega',
     ]);
+  });
+
+  it('has private nodes and Auto Nodes in the tenant cluster of team-private, unlabelled, never on the host', () => {
+    const inTenant = events.filter((e) => e.cluster !== undefined);
+    expect(new Set(inTenant.map((e) => `${e.cluster}/${e.object.kind}`))).toEqual(new Set(['team-private/Node']));
+    const nodes = inTenant.map((e) => e.object as NodeObject);
+    expect(nodes.every((n) => n.labels[TENANT_LABEL] === undefined)).toBe(true);
+    const auto = nodes.filter((n) => n.labels['vcluster.com/node-type'] === 'gpu-l40s-x4');
+    expect(auto.length).toBeGreaterThan(10); // created and removed on demand over the month
+    expect(auto.every((n) => n.labels['node.kubernetes.io/instance-type'] === undefined)).toBe(true);
+    expect(inTenant.some((e) => e.type === 'delete' && e.object.name.startsWith('l40s-auto-'))).toBe(true);
+    expect(events.some((e) => e.cluster === undefined && e.object.name.startsWith('h100-private-'))).toBe(false);
+    // The truth bills them to team-private, the Auto Nodes with their node type.
+    const keys = [...truth.values()].map((t) => t.series).filter((s) => s.tenant === 'team-private');
+    expect(keys.some((s) => s.meter === 'node_hours' && s.attributes.instance_type === 'gpu-l40s-x4')).toBe(true);
+    expect(keys.some((s) => s.meter === 'gpu_hours' && s.attributes.gpu_sku === 'nvidia-h100-80gb-hbm3')).toBe(true);
   });
 
   it('has the dedicated GPU nodes of the design: 4×A100, 2×L40S, 8×H100, MIG, time-sliced, spot', () => {
@@ -147,8 +164,8 @@ describe('built-in scenario ai-cloud', () => {
 
   it('is billed exactly as its ground truth by the attribution inventory over the whole month', () => {
     const consumer = new IntegratingConsumer(timeline.start, timeline.end);
-    const inventory = new Inventory({
-      source: 'simulator/',
+    const inventory = new SimulatedClusters({
+      receiverId: 'simulator',
       config: attributionConfigSchema.parse({}),
       consumer,
       onError: (err) => {

@@ -5,6 +5,7 @@ export { builtInScenarios, loadScenario, parseScenario } from './load-scenario.j
 export { MANAGED_BY_LABEL, TENANT_LABEL } from './object-shapes.js';
 export type { JobSpec, LoadBalancerSpec, NodePoolSpec, PvcSpec, Scenario, TenantSpec } from './scenario-schema.js';
 export { scenarioSchema } from './scenario-schema.js';
+export { SimulatedClusters, type SimulatedClustersOptions } from './simulated-clusters.js';
 export type { SimItem, TruthMark } from './simulation.js';
 export { SimulatorReceiver, type SimulatorStatus } from './simulator-receiver.js';
 export { buildTimeline, scenarioEnd, type Timeline, type TimelineOptions } from './timeline.js';

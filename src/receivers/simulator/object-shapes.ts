@@ -33,7 +33,10 @@ export function nodeObject(pool: NodePoolSpec, node: NodeIdentity, tenant?: stri
   const labels: Record<string, string> = {
     'kubernetes.io/hostname': node.name,
     'kubernetes.io/os': 'linux',
-    'node.kubernetes.io/instance-type': pool.instance_type,
+    // Auto Nodes label the platform's node type; the instance-type label is the cloud provider's, absent here.
+    ...(pool.auto_nodes
+      ? { 'vcluster.com/node-type': pool.instance_type }
+      : { 'node.kubernetes.io/instance-type': pool.instance_type }),
     'topology.kubernetes.io/zone': pool.zone,
     'topology.kubernetes.io/region': regionOf(pool.zone),
     'karpenter.sh/capacity-type': pool.capacity_type,

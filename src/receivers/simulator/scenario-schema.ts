@@ -153,6 +153,10 @@ const nodePoolSchema = z.strictObject({
   zone: z.string().min(1),
   count: positiveInt().max(SCENARIO_LIMITS.nodes, atMost(SCENARIO_LIMITS.nodes, 'nodes')),
   dedicated_to: z.string().optional(),
+  /** vCluster private nodes: the nodes join the dedicated tenant's own cluster, never the host. */
+  private: z.boolean().default(false),
+  /** Auto Nodes (implies private): labelled vcluster.com/node-type = instance_type, no instance-type label. */
+  auto_nodes: z.boolean().default(false),
   churn: z
     .strictObject({ mean_interval: duration(), replacement_delay: durationRange().prefault('1m..5m') })
     .optional(),
@@ -217,6 +221,9 @@ export const scenarioSchema = z
         else if (owner.kind === 'unlabelled')
           issue([...at, 'dedicated_to'], 'an unlabelled tenant cannot hold dedicated nodes');
       }
+      if ((p.private || p.auto_nodes) && tenants.get(p.dedicated_to ?? '')?.kind !== 'vcluster')
+        issue([...at, p.private ? 'private' : 'auto_nodes'], 'needs dedicated_to naming a vcluster tenant');
+      if (p.auto_nodes && !p.private) issue([...at, 'private'], 'Auto Nodes are private nodes: set private: true');
       if (p.gpus_per_node > 0 && p.gpu_product === undefined)
         issue([...at, 'gpu_product'], 'required when gpus_per_node > 0');
       if (p.gpus_per_node === 0 && (p.gpu_product !== undefined || p.mig || p.gpu_replicas))

@@ -160,12 +160,19 @@ class SimulationRun implements SimContext {
     if (at < this.end) this.queue.push(at, phase, run);
   }
 
-  upsert(object: MeteredObject, at: EpochMs): void {
-    this.out.push({ kind: 'event', event: { type: 'upsert', object, at } });
+  /** `cluster`: the tenant cluster the object lives in (private nodes), absent for the host. */
+  upsert(object: MeteredObject, at: EpochMs, cluster?: string): void {
+    this.out.push({ kind: 'event', event: { type: 'upsert', object, at, ...(cluster ? { cluster } : {}) } });
   }
 
-  remove(object: MeteredObject, at: EpochMs): void {
-    this.out.push({ kind: 'event', event: { type: 'delete', object: { ...object, deletingAt: at }, at } });
+  remove(object: MeteredObject, at: EpochMs, cluster?: string): void {
+    const event = {
+      type: 'delete' as const,
+      object: { ...object, deletingAt: at },
+      at,
+      ...(cluster ? { cluster } : {}),
+    };
+    this.out.push({ kind: 'event', event });
   }
 
   hold(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
@@ -258,11 +265,14 @@ class SimulationRun implements SimContext {
     const name = `${spec.name}-${slot}-${gen.toString(36)}`;
     const node: LiveNode = { name, uid: this.uid(`Node/${name}`), createdAt: at, endsAt, pool };
     pool.slots[slot] = node;
-    this.upsert(nodeObject(spec, node, owner?.name), at);
+    // A private node joins its tenant's own cluster (no billing label there); a host node is labelled.
+    const cluster = spec.private && owner ? owner.billedAs : undefined;
+    const labelled = cluster === undefined ? owner?.name : undefined;
+    this.upsert(nodeObject(spec, node, labelled), at, cluster);
     if (owner) this.hold(node.uid, at, nodeHoldings(spec, owner.billedAs));
     this.schedule(endsAt, Phase.Teardown, () => {
       if (pool.slots[slot] === node) pool.slots[slot] = undefined;
-      this.remove(nodeObject(spec, node, owner?.name), endsAt);
+      this.remove(nodeObject(spec, node, labelled), endsAt, cluster);
       if (owner) this.hold(node.uid, endsAt, []);
       if (endsAt < until && spec.churn) {
         const next = endsAt + rng.ms(spec.churn.replacement_delay);

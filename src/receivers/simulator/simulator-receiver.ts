@@ -2,9 +2,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ComponentSettings, HoldingsConsumer, HoldingsReceiver, Host } from '../../component/component.js';
 import type { ObjectError } from '../../component/errors.js';
-import { Inventory } from '../../metering/attribution/index.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { SimulatorConfig } from './config.js';
+import { SimulatedClusters } from './simulated-clusters.js';
 import type { Timeline } from './timeline.js';
 
 /** Where the simulation stands (for the CLI's demo output and tests). */
@@ -74,15 +74,20 @@ export class SimulatorReceiver implements HoldingsReceiver {
   private async run(host: Host): Promise<void> {
     const { timeline, config } = this;
     const step = config.advance_every;
-    const inventory = new Inventory({
-      source: `${this.settings.id}/`,
+    const inventory = new SimulatedClusters({
+      receiverId: this.settings.id,
       config: config.attribution,
       consumer: this.next,
       onError: (err) => this.reportObjectError(err),
     });
     const resume = this.next.resumePoint();
     if (resume !== undefined) {
-      inventory.relist(timeline.objectsAt(resume), resume);
+      const privateOwners = timeline.scenario.node_pools.filter((p) => p.private && p.dedicated_to);
+      inventory.relist(
+        timeline.objectsByClusterAt(resume),
+        privateOwners.map((p) => p.dedicated_to!),
+        resume,
+      );
       this.logger.info({ resume: new Date(resume).toISOString() }, 'simulation resumes');
     }
     const from = resume ?? timeline.start;

@@ -25,6 +25,8 @@ export interface Timeline {
   events(after?: EpochMs): Generator<ObjectEvent, void, undefined>;
   /** The objects in force at `t`: the result of applying every event with `at ≤ t`, in creation order. */
   objectsAt(t: EpochMs): MeteredObject[];
+  /** The same, per cluster: `''` for the host, else the tenant cluster (`ObjectEvent.cluster`). */
+  objectsByClusterAt(t: EpochMs): Map<string, MeteredObject[]>;
   /** The simulation's own record of who holds what from when (for the ground truth), in time order. */
   truthMarks(): Generator<TruthMark, void, undefined>;
   /** Both streams interleaved as produced. */
@@ -42,6 +44,17 @@ export function buildTimeline(scenario: Scenario, options: TimelineOptions = {})
   const start = options.start ?? scenario.start;
   const end = start + (options.duration ?? scenario.duration);
   const window: SimulationWindow = { seed, start, end };
+  const objectsIn = (t: EpochMs) => {
+    const objects = new Map<string, { object: MeteredObject; cluster: string | undefined }>();
+    for (const item of simulate(scenario, window)) {
+      if (item.kind !== 'event') continue;
+      if (item.event.at > t) break;
+      const { object, cluster } = item.event;
+      if (item.event.type === 'upsert') objects.set(keyOf(object), { object, cluster });
+      else objects.delete(keyOf(object));
+    }
+    return objects;
+  };
   return {
     scenario,
     seed,
@@ -57,14 +70,16 @@ export function buildTimeline(scenario: Scenario, options: TimelineOptions = {})
       for (const item of simulate(scenario, window)) if (item.kind === 'truth') yield item.mark;
     },
     objectsAt(t: EpochMs): MeteredObject[] {
-      const objects = new Map<string, MeteredObject>();
-      for (const item of simulate(scenario, window)) {
-        if (item.kind !== 'event') continue;
-        if (item.event.at > t) break;
-        if (item.event.type === 'upsert') objects.set(keyOf(item.event.object), item.event.object);
-        else objects.delete(keyOf(item.event.object));
+      return [...objectsIn(t).values()].map((e) => e.object);
+    },
+    objectsByClusterAt(t: EpochMs): Map<string, MeteredObject[]> {
+      const out = new Map<string, MeteredObject[]>();
+      for (const { object, cluster } of objectsIn(t).values()) {
+        const list = out.get(cluster ?? '');
+        if (list) list.push(object);
+        else out.set(cluster ?? '', [object]);
       }
-      return [...objects.values()];
+      return out;
     },
   };
 }

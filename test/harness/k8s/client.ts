@@ -145,6 +145,16 @@ export async function kubectl(args: string[], opts: KubectlOptions = {}): Promis
 }
 
 const VCI_CRD = fileURLToPath(new URL('./crds/virtualclusterinstances.management.loft.sh.yaml', import.meta.url));
+const NODECLAIM_CRD = fileURLToPath(new URL('./crds/nodeclaims.management.loft.sh.yaml', import.meta.url));
+
+/** Installs the vCluster Platform NodeClaim stand-in CRD (crds/) once per run and waits until it is served. */
+export async function ensurePlatformNodeClaimCrd(): Promise<void> {
+  const res = await kubectl(['create', '-f', NODECLAIM_CRD], { allowFailure: true });
+  if (res.code !== 0 && !/AlreadyExists|already exists/.test(res.stderr)) {
+    throw new Error(`installing the NodeClaim CRD: ${res.stderr.trim()}`);
+  }
+  await kubectl(['wait', '--for=condition=Established', 'crd/nodeclaims.management.loft.sh', '--timeout=60s']);
+}
 
 /**
  * Installs the VirtualClusterInstance stand-in CRD (crds/) once per run, shared by every file, and waits
