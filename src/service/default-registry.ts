@@ -12,6 +12,7 @@ import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { dashboardFactory } from '../extensions/dashboard/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
 import { kubernetesReceiverFactory } from '../receivers/kubernetes/factory.js';
+import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { prometheusReceiverFactory } from '../receivers/prometheus/factory.js';
 import { simulatorFactory } from '../receivers/simulator/factory.js';
 
@@ -21,6 +22,7 @@ export function defaultRegistry(): Registry {
     .register(simulatorFactory)
     .register(kubernetesReceiverFactory)
     .register(prometheusReceiverFactory)
+    .register(otlpReceiverFactory)
     .register(usageConnectorFactory)
     .register(fileExporterFactory)
     .register(lagoExporterFactory)

@@ -18,6 +18,7 @@ import type { UsageConnectorConfig } from '../connectors/usage/config.js';
 import type { UsageConnectorFactory } from '../connectors/usage/factory.js';
 import type { UsageConnector } from '../connectors/usage/usage-connector.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
+import { DEFAULT_METERS, MeterCatalog } from '../metering/meters.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
 
@@ -132,6 +133,10 @@ export class Service {
       },
       requestShutdown: (reason) => this.requestShutdown(reason),
       readiness: () => this.readiness(),
+      tenantLookup: () => {
+        for (const { receiver } of this.receivers) if (receiver.tenantLookup) return receiver.tenantLookup();
+        return undefined;
+      },
     };
   }
 
@@ -190,6 +195,7 @@ export class Service {
       this.connector = (e.factory as UsageConnectorFactory).createConnector(
         this.settings(connectorId),
         e.config as UsageConnectorConfig,
+        this.meterCatalog(metricsPipelines.flatMap((p) => p.receivers)),
       );
     }
 
@@ -263,6 +269,23 @@ export class Service {
       await receiver.start(host);
       this.started.push({ id, component: receiver });
     }
+  }
+
+  /** The built-in meters and every meter a configured receiver declares (a code declared twice must agree). */
+  private meterCatalog(receiverIds: readonly string[]): MeterCatalog {
+    const meters = new Map(DEFAULT_METERS.map((m) => [m.code, m]));
+    for (const id of new Set(receiverIds)) {
+      const e = this.entry(id);
+      const declared = (e.factory as ReceiverFactory).meters?.(e.config) ?? [];
+      for (const m of declared) {
+        const prior = meters.get(m.code);
+        if (prior && (prior.unit !== m.unit || prior.num * m.den !== m.num * prior.den || prior.kind !== m.kind)) {
+          throw new MeterbridgeError('MB_SERVICE', `meter ${m.code} of receiver ${id} differs from its other definition`);
+        }
+        meters.set(m.code, m);
+      }
+    }
+    return new MeterCatalog([...meters.values()]);
   }
 
   /** Reverse start order: receivers, connector, exporters (drain), provider, extensions. */

@@ -441,6 +441,23 @@ export class SqliteUsageStore implements UsageStore {
       .sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
   }
 
+  loadReceiverState(source: string): Map<string, string> {
+    const rows = this.prepared('SELECT key, value FROM receiver_state WHERE source = ?').all(source) as {
+      key: string;
+      value: string;
+    }[];
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
+  commitReceiverState(source: string, upserts: Iterable<readonly [string, string]>, deletes: Iterable<string>): void {
+    this.transaction('commit receiver state', () => {
+      const put = this.prepared('INSERT OR REPLACE INTO receiver_state (source, key, value) VALUES (?, ?, ?)');
+      const del = this.prepared('DELETE FROM receiver_state WHERE source = ? AND key = ?');
+      for (const [key, value] of upserts) put.run(source, key, value);
+      for (const key of deletes) del.run(source, key);
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

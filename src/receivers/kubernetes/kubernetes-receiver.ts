@@ -1,6 +1,12 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ComponentSettings, HoldingsConsumer, HoldingsReceiver, Host } from '../../component/component.js';
+import type {
+  ComponentSettings,
+  HoldingsConsumer,
+  HoldingsReceiver,
+  Host,
+  TenantLookup,
+} from '../../component/component.js';
 import type { ObjectError } from '../../component/errors.js';
 import { Inventory, type InventoryStats } from '../../metering/attribution/index.js';
 import type { MeteredObject, ObjectKind } from '../../metering/objects.js';
@@ -90,6 +96,14 @@ export class KubernetesReceiver implements HoldingsReceiver {
   /** True once every informer has listed once and the inventory was relisted from their caches. */
   synced(): boolean {
     return this.fullySynced;
+  }
+
+  /** Live attribution for the otlp and prometheus receivers (the same rules its holdings follow). */
+  tenantLookup(): TenantLookup {
+    return {
+      synced: () => this.fullySynced,
+      tenantOfWorkload: (q) => this.inventory.tenantOfWorkload(q),
+    };
   }
 
   async shutdown(): Promise<void> {

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type { Attributes } from '../../metering/types.js';
+import type { OtlpMeterConfig } from './config.js';
+import { type AnyValueMessage, type KeyValueMessage, signedOf } from './otlp-codec.js';
+
+/** How a stream's points are read: increases of a cumulative or delta sum, or the integral of a gauge. */
+export type StreamKind = 'cumulative' | 'delta' | 'gauge';
+
+/** OTLP AggregationTemporality. */
+const DELTA = 1;
+const CUMULATIVE = 2;
+
+/** The stream kind of a metric, or why its points cannot be billed. */
+export function streamKind(metric: {
+  readonly sum?: { readonly aggregationTemporality?: number; readonly isMonotonic?: boolean } | null;
+  readonly gauge?: unknown;
+}): StreamKind | 'unsupported_type' {
+  if (metric.sum) {
+    const { aggregationTemporality: t, isMonotonic } = metric.sum;
+    // A non-monotonic cumulative sum (an UpDownCounter: GPUs held now) is a level: integrated like a gauge.
+    if (!isMonotonic) return t === CUMULATIVE ? 'gauge' : 'unsupported_type';
+    if (t === CUMULATIVE) return 'cumulative';
+    if (t === DELTA) return 'delta';
+    return 'unsupported_type';
+  }
+  if (metric.gauge) return 'gauge';
+  return 'unsupported_type';
+}
+
+/** Attribute values as strings (ints and doubles in their decimal text; arrays and maps as JSON). */
+export function attributesOf(list: readonly KeyValueMessage[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!list) return out;
+  for (const { key, value } of list) out[key] = valueText(value ?? undefined);
+  return out;
+}
+
+function valueText(v: (AnyValueMessage & { value?: string }) | undefined): string {
+  if (!v) return '';
+  // protobufjs names the set member of the oneof in `value`; prototype defaults answer for the others.
+  switch (v.value) {
+    case 'stringValue':
+      return v.stringValue ?? '';
+    case 'boolValue':
+      return String(v.boolValue ?? false);
+    case 'intValue':
+      return signedOf(v.intValue).toString();
+    case 'doubleValue':
+      return String(v.doubleValue ?? 0);
+    case undefined:
+      return '';
+    default:
+      return JSON.stringify(v[v.value as keyof AnyValueMessage] ?? null, (_k, x: unknown) =>
+        typeof x === 'bigint' ? x.toString() : x,
+      );
+  }
+}
+
+/** A canonical text of an attribute set (sorted keys), for stream identity. */
+export function canonical(attrs: Attributes): string {
+  const keys = Object.keys(attrs).sort();
+  let out = '';
+  for (const k of keys) out += `${k.length}:${k}=${(attrs[k] as string).length}:${attrs[k]}\u0000`;
+  return out;
+}
+
+/** A short stable id of a text (stream and sender keys in the store). */
+export function digest(text: string): string {
+  return createHash('sha1').update(text).digest('base64url');
+}
+
+/** Whether a point (or its resource) carries every attribute value the meter's `match` asks for. */
+export function matches(meter: OtlpMeterConfig, point: Attributes, resource: Attributes): boolean {
+  for (const [k, v] of Object.entries(meter.match)) {
+    if ((point[k] ?? resource[k]) !== v) return false;
+  }
+  return true;
+}
+
+/** The billing attributes of a point: the meter's dimensions (point first, then resource) and static ones. */
+export function billingAttributes(meter: OtlpMeterConfig, point: Attributes, resource: Attributes): Attributes {
+  const out: Record<string, string> = { ...meter.attributes };
+  for (const [target, source] of Object.entries(meter.dimensions)) {
+    const v = point[source] ?? resource[source];
+    if (v !== undefined && v !== '') out[target] = v;
+  }
+  return out;
+}
