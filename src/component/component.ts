@@ -85,8 +85,11 @@ export interface TenantLookup {
   /** True once the inventory holds a full list (before it, a lookup could miss a tenant). */
   synced(): boolean;
   /** The tenant of a pod (by uid, else namespace + name) or else of its namespace; undefined when none. */
-  tenantOfWorkload(q: { readonly namespace?: string; readonly pod?: string; readonly podUid?: string }):
-    string | undefined;
+  tenantOfWorkload(q: {
+    readonly namespace?: string;
+    readonly pod?: string;
+    readonly podUid?: string;
+  }): string | undefined;
 }
 
 /** What a running component can reach: other components and the shared MeterProvider. */

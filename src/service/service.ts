@@ -280,7 +280,10 @@ export class Service {
       for (const m of declared) {
         const prior = meters.get(m.code);
         if (prior && (prior.unit !== m.unit || prior.num * m.den !== m.num * prior.den || prior.kind !== m.kind)) {
-          throw new MeterbridgeError('MB_SERVICE', `meter ${m.code} of receiver ${id} differs from its other definition`);
+          throw new MeterbridgeError(
+            'MB_SERVICE',
+            `meter ${m.code} of receiver ${id} differs from its other definition`,
+          );
         }
         meters.set(m.code, m);
       }

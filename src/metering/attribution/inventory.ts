@@ -159,13 +159,20 @@ export class Inventory {
    * uid, else by namespace and name, with the pod rules (vCluster `managed-by`, then its namespace); a pod
    * not (or no longer) in the inventory falls back to its namespace's tenant. Undefined when no rule names one.
    */
-  tenantOfWorkload(q: { readonly namespace?: string; readonly pod?: string; readonly podUid?: string }):
-    string | undefined {
+  tenantOfWorkload(q: {
+    readonly namespace?: string;
+    readonly pod?: string;
+    readonly podUid?: string;
+  }): string | undefined {
     const byUid = q.podUid !== undefined ? this.podsByUid.get(q.podUid) : undefined;
     const ref = byUid ?? (q.namespace !== undefined && q.pod !== undefined ? `Pod/${q.namespace}/${q.pod}` : undefined);
     const pod = ref !== undefined ? this.entries.get(ref)?.object : undefined;
     const namespace = pod?.namespace ?? q.namespace;
-    const object = pod ?? (namespace !== undefined ? ({ kind: 'Pod', name: '', uid: '', namespace, labels: {} } as unknown as MeteredObject) : undefined);
+    const object =
+      pod ??
+      (namespace !== undefined
+        ? ({ kind: 'Pod', name: '', uid: '', namespace, labels: {} } as unknown as MeteredObject)
+        : undefined);
     if (object === undefined) return undefined;
     const tenant = this.tenants.tenantOf(object);
     return tenant === UNATTRIBUTED ? undefined : tenant;

@@ -41,10 +41,7 @@ const meterSchema = z.strictObject({
 
 /** Where a point's tenant comes from, in this order; nothing found: `unattributed`. */
 const tenantSchema = z.strictObject({
-  attributes: z
-    .array(attributeName())
-    .default([])
-    .describe('Point attributes naming the tenant, first non-empty wins'),
+  attributes: z.array(attributeName()).default([]).describe('Point attributes naming the tenant, first non-empty wins'),
   resource_attributes: z
     .array(attributeName())
     .default([])
@@ -62,9 +59,7 @@ const tenantSchema = z.strictObject({
   namespace_attributes: attributeList()
     .default(['k8s.namespace.name', 'namespace'])
     .describe('Attributes holding the pod namespace (point first, then resource)'),
-  pod_name_attributes: attributeList()
-    .default(['k8s.pod.name', 'pod'])
-    .describe('Attributes holding the pod name'),
+  pod_name_attributes: attributeList().default(['k8s.pod.name', 'pod']).describe('Attributes holding the pod name'),
   pod_uid_attributes: attributeList().default(['k8s.pod.uid']).describe('Attributes holding the pod uid'),
 });
 

@@ -1,4 +1,9 @@
-export { type OtlpMeterConfig, type OtlpReceiverConfig, type OtlpReceiverConfigInput, otlpReceiverConfigSchema } from './config.js';
+export {
+  type OtlpMeterConfig,
+  type OtlpReceiverConfig,
+  type OtlpReceiverConfigInput,
+  otlpReceiverConfigSchema,
+} from './config.js';
 export { otlpMeters, otlpReceiverFactory } from './factory.js';
 export { decodeRequest, encodeRequest, encodeResponse, MalformedRequestError } from './otlp-codec.js';
 export { type AmountSink, type IngestResult, OtlpIngest } from './otlp-ingest.js';

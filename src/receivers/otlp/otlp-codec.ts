@@ -93,7 +93,12 @@ export function encodeResponse(
     : {};
   if (json) {
     const jsonObject = partial
-      ? { partialSuccess: { rejectedDataPoints: String(partial.rejectedDataPoints), errorMessage: partial.errorMessage } }
+      ? {
+          partialSuccess: {
+            rejectedDataPoints: String(partial.rejectedDataPoints),
+            errorMessage: partial.errorMessage,
+          },
+        }
       : {};
     return Buffer.from(JSON.stringify(jsonObject));
   }

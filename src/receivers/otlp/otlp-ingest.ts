@@ -181,8 +181,7 @@ export class OtlpIngest {
       else if (kind === 'g|') {
         const g = JSON.parse(value) as SeriesRow;
         this.gaugeSeries.set(rest, { series: { meter: g.m, tenant: g.t, attributes: g.a }, per: BigInt(g.p) });
-      }
-      else if (kind === 'a|') {
+      } else if (kind === 'a|') {
         const p = JSON.parse(value) as Required<SeriesRow>;
         if (p.w < from) {
           stale.push(key);
@@ -307,10 +306,14 @@ export class OtlpIngest {
       }
       const applied =
         kind === 'cumulative'
-          ? applyCumulative(state as CumulativeState | undefined, { s, t, v }, {
-              initial: this.config.initial_value,
-              birthNs: this.birthNs,
-            })
+          ? applyCumulative(
+              state as CumulativeState | undefined,
+              { s, t, v },
+              {
+                initial: this.config.initial_value,
+                birthNs: this.birthNs,
+              },
+            )
           : applyDelta(state as DeltaState | undefined, { s, t, v });
       if (!applied.ok) return applied.reason;
       stage.states.set(key, applied.state);
