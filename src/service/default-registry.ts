@@ -12,6 +12,10 @@ import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { dashboardFactory } from '../extensions/dashboard/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
 import { kubernetesReceiverFactory } from '../receivers/kubernetes/factory.js';
+import { attributesProcessorFactory } from '../processors/attributes/factory.js';
+import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { filterProcessorFactory } from '../processors/filter/factory.js';
+import { transformProcessorFactory } from '../processors/transform/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { prometheusReceiverFactory } from '../receivers/prometheus/factory.js';
 import { simulatorFactory } from '../receivers/simulator/factory.js';
@@ -23,6 +27,10 @@ export function defaultRegistry(): Registry {
     .register(kubernetesReceiverFactory)
     .register(prometheusReceiverFactory)
     .register(otlpReceiverFactory)
+    .register(filterProcessorFactory)
+    .register(attributesProcessorFactory)
+    .register(transformProcessorFactory)
+    .register(batchProcessorFactory)
     .register(usageConnectorFactory)
     .register(fileExporterFactory)
     .register(lagoExporterFactory)

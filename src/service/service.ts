@@ -21,6 +21,8 @@ import type { UsageStore } from '../extensions/storage/usage-store.js';
 import { DEFAULT_METERS, MeterCatalog } from '../metering/meters.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
+import type { ProcessorFactory } from '../component/registry.js';
+import type { MetricsConsumer } from '../processors/series-processor.js';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -250,12 +252,34 @@ export class Service {
     }
 
     // 5. Receivers are created against the connector; one that drives the clock makes it virtual.
+    // Each metrics pipeline's processors sit between its receivers and the connector (series are rewritten
+    // before records exist, so record ids stay deterministic).
     const receivers = this.receivers;
-    for (const id of new Set(metricsPipelines.flatMap((p) => p.receivers))) {
-      const e = this.entry(id);
-      if (!this.connector) throw new MeterbridgeError('MB_SERVICE', `receiver ${id} has no usage connector downstream`);
-      const receiver = (e.factory as ReceiverFactory).createReceiver(this.settings(id), e.config, this.connector);
-      receivers.push({ id, receiver });
+    const chains = new Map<string, string>();
+    for (const pipeline of metricsPipelines) {
+      for (const id of pipeline.receivers) {
+        if (!this.connector)
+          throw new MeterbridgeError('MB_SERVICE', `receiver ${id} has no usage connector downstream`);
+        const chain = pipeline.processors.join(',');
+        const prior = chains.get(id);
+        if (prior !== undefined) {
+          if (prior !== chain)
+            throw new MeterbridgeError(
+              'MB_SERVICE',
+              `receiver ${id} is in metrics pipelines with different processors`,
+            );
+          continue;
+        }
+        chains.set(id, chain);
+        let next: MetricsConsumer = this.connector;
+        for (const pid of [...pipeline.processors].reverse()) {
+          const pe = this.entry(pid);
+          next = (pe.factory as ProcessorFactory).createProcessor(this.settings(pid), pe.config, next);
+        }
+        const e = this.entry(id);
+        const receiver = (e.factory as ReceiverFactory).createReceiver(this.settings(id), e.config, next);
+        receivers.push({ id, receiver });
+      }
     }
     if (this.connector && connectorId) {
       this.connector.setClockDriven(receivers.some((r) => r.receiver.drivesClock));
