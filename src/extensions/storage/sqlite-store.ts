@@ -476,7 +476,12 @@ export class SqliteUsageStore implements UsageStore {
 
   /** Runs `fn` in one write transaction; any error rolls everything back and surfaces as a StorageError. */
   private transaction<T>(what: string, fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      // A database another writer holds past busy_timeout fails here: a StorageError like any other.
+      throw new StorageError(`${this.path}: ${what} could not begin: ${(err as Error).message}`, { cause: err });
+    }
     try {
       const result = fn();
       this.db.exec('COMMIT');
