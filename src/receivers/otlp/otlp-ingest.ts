@@ -10,6 +10,7 @@ import {
   canonical,
   digest,
   matches,
+  rawAttributesKey,
   streamKind,
   type StreamKind,
 } from './point-reader.js';
@@ -18,8 +19,6 @@ import {
   applyDelta,
   applyGauge,
   closeGauge,
-  decodeState,
-  encodeState,
   type CumulativeState,
   type DeltaState,
   type GaugeState,
@@ -29,28 +28,28 @@ import {
   type StreamState,
 } from './stream-state.js';
 import type { TenantSource } from './tenant-source.js';
+import {
+  applyJournal,
+  emptyState,
+  encodeJournal,
+  type GaugeSeries,
+  type Pending,
+  type ReceiverState,
+  SeriesDictionary,
+} from './state-journal.js';
 
-/** A series in a store row (gauge streams' series; amounts of open windows with `w` and `n`). */
-interface SeriesRow {
-  readonly m: string;
-  readonly t: string;
-  readonly a: Attributes;
-  readonly p: string;
-  readonly w?: number;
-  readonly n?: string;
+/** Streams whose identity is cached (cleared whole when full: a cache, not state). */
+const STREAM_CACHE_MAX = 500_000;
+
+/** A stream as a point names it (point-reader.ts), with what its points need again and again. */
+interface StreamEntry {
+  readonly attrs: Attributes;
+  readonly keys: ReadonlyArray<string | undefined>;
+  readonly series: Array<{ readonly series: SeriesId; readonly key: string } | undefined>;
 }
 
-function seriesJson(series: SeriesId, per: bigint, window?: EpochMs, amount?: bigint): string {
-  const row: SeriesRow = {
-    m: series.meter,
-    t: series.tenant,
-    a: series.attributes,
-    p: per.toString(),
-    ...(window !== undefined ? { w: window } : {}),
-    ...(amount !== undefined ? { n: amount.toString() } : {}),
-  };
-  return JSON.stringify(row);
-}
+/** Journal rows written before a snapshot replaces them (a snapshot is also written at each window). */
+const JOURNAL_ROWS_MAX = 256;
 
 /** Where amounts go: the usage connector (through the pipeline's processors). */
 export interface AmountSink {
@@ -76,19 +75,6 @@ export interface IngestResult {
 const NO_RECORDED_VALUE = 1;
 const MS_PER: Record<OtlpMeterConfig['time_unit'], bigint> = { s: 1000n, min: 60_000n, h: 3_600_000n };
 
-interface Pending {
-  readonly window: TimeRange;
-  readonly series: SeriesId;
-  readonly per: bigint;
-  amount: bigint;
-}
-
-/** The series and `per` a gauge stream is billed under (its value keeps accruing after its last point). */
-interface GaugeSeries {
-  readonly series: SeriesId;
-  readonly per: bigint;
-}
-
 /** Everything one request (or one watermark step) changes, applied only after its commit. */
 class Stage {
   readonly states = new Map<string, StreamState>();
@@ -103,16 +89,16 @@ class Stage {
   ) {}
 
   /** Adds `amount / per` at `tMs`; a window already passed by the watermark gets the first open one. */
-  book(tMs: EpochMs, series: SeriesId, amount: bigint, per: bigint): void {
+  book(tMs: EpochMs, series: SeriesId, amount: bigint, per: bigint, key = seriesKey(series)): void {
     let start = tMs - (((tMs % this.windowMs) + this.windowMs) % this.windowMs);
     if (start < this.mark) {
       start = this.mark;
       this.late++;
     }
-    const key = `${start}|${per}|${seriesKey(series)}`;
-    const entry = this.adds.get(key);
+    const pendingKey = `${start}|${per}|${key}`;
+    const entry = this.adds.get(pendingKey);
     if (entry) entry.amount += amount;
-    else this.adds.set(key, { window: { start, end: start + this.windowMs }, series, per, amount });
+    else this.adds.set(pendingKey, { window: { start, end: start + this.windowMs }, series, key, per, amount });
   }
 
   /** Books `v × ms` of a held gauge value, split at window ends; nothing before the watermark. */
@@ -138,7 +124,12 @@ export class OtlpIngest {
   private readonly byMetric = new Map<string, Array<{ index: number; meter: OtlpMeterConfig }>>();
   private readonly states = new Map<string, StreamState>();
   private readonly gauges = new Set<string>();
+  private readonly streams = new Map<string, StreamEntry>();
   private readonly gaugeSeries = new Map<string, GaugeSeries>();
+  /** Journal rows since the last snapshot, and the last sequence number written. */
+  private readonly journalKeys: string[] = [];
+  private readonly dict = new SeriesDictionary();
+  private seq = 0;
   /** Running totals of the windows not yet closed, by `window|per|series key` (also in the store). */
   private readonly pending = new Map<string, Pending>();
   /** Sender (resource) → the latest point time seen, epoch ms. */
@@ -162,44 +153,32 @@ export class OtlpIngest {
   }
 
   /**
-   * Loads the durable state and re-adds the amounts of windows from `from` (the first window not closed)
-   * on; amounts of closed windows are already in records and are deleted.
+   * Loads the durable state (the last snapshot, then the journal rows after it, in order). Amounts of
+   * windows before `from` (the first window not closed) are in records already and are dropped; the others
+   * reach the connector when the watermark passes their window.
    */
   restore(windowMs: number, from: EpochMs, nowMs: EpochMs): void {
     this.windowMs = windowMs;
     this.mark = from;
     const rows = this.store.loadReceiverState(this.source);
-    const stale: string[] = [];
-    for (const [key, value] of rows) {
-      const kind = key.slice(0, 2);
-      const rest = key.slice(2);
-      if (kind === 's|') {
-        const state = decodeState(value);
-        this.states.set(rest, state);
-        if (state.kind === 'gauge') this.gauges.add(rest);
-      } else if (kind === 't|') this.senders.set(rest, Number(value));
-      else if (kind === 'g|') {
-        const g = JSON.parse(value) as SeriesRow;
-        this.gaugeSeries.set(rest, { series: { meter: g.m, tenant: g.t, attributes: g.a }, per: BigInt(g.p) });
-      } else if (kind === 'a|') {
-        const p = JSON.parse(value) as Required<SeriesRow>;
-        if (p.w < from) {
-          stale.push(key);
-          continue;
-        }
-        const window = { start: p.w, end: p.w + windowMs };
-        const series = { meter: p.m, tenant: p.t, attributes: p.a };
-        const entry = { window, series, per: BigInt(p.p), amount: BigInt(p.n) };
-        this.pending.set(rest, entry);
-        this.sink.addAmount(this.source, window, series, entry.amount, entry.per);
-      } else if (key === 'm|birth') this.birthNs = BigInt(value);
-    }
-    const upserts: Array<[string, string]> = [];
-    if (!rows.has('m|birth')) {
+    const state: ReceiverState = {
+      states: this.states,
+      gaugeSeries: this.gaugeSeries,
+      pending: this.pending,
+      senders: this.senders,
+    };
+    applyJournal(rows.get('snapshot') ?? '', state, windowMs, this.dict);
+    const journal = [...rows.keys()].filter((k) => k.startsWith('j|')).sort();
+    for (const key of journal) applyJournal(rows.get(key) as string, state, windowMs, this.dict);
+    this.journalKeys.push(...journal);
+    this.seq = journal.length > 0 ? Number(journal[journal.length - 1]?.slice(2)) : 0;
+    for (const [key, s] of this.states) if (s.kind === 'gauge') this.gauges.add(key);
+    for (const [key, p] of this.pending) if (p.window.start < from) this.pending.delete(key);
+    const birth = rows.get('birth');
+    if (birth === undefined) {
       this.birthNs = BigInt(nowMs) * 1_000_000n;
-      upserts.push(['m|birth', this.birthNs.toString()]);
-    }
-    if (upserts.length > 0 || stale.length > 0) this.store.commitReceiverState(this.source, upserts, stale);
+      this.store.commitReceiverState(this.source, [['birth', this.birthNs.toString()]], []);
+    } else this.birthNs = BigInt(birth);
   }
 
   /** The start of the first window this receiver may still add to. */
@@ -259,6 +238,34 @@ export class OtlpIngest {
     return { points, counted, duplicates, ignored, late: stage.late, rejected, reasons };
   }
 
+  /**
+   * A point's stream: its attributes, its state key per meter it matches (undefined: not matched) and the
+   * series last billed. Cached by the attributes as received, so a known stream is neither sorted nor hashed.
+   */
+  private stream(
+    sender: string,
+    metricName: string,
+    meters: ReadonlyArray<{ index: number; meter: OtlpMeterConfig }>,
+    dp: NumberDataPointMessage,
+    resource: Attributes,
+  ): StreamEntry {
+    const raw = `${sender}\u0000${metricName}\u0000${rawAttributesKey(dp.attributes)}`;
+    let entry = this.streams.get(raw);
+    if (entry) return entry;
+    const attrs = attributesOf(dp.attributes);
+    const pointKey = `${sender}\u0000${metricName}\u0000${canonical(attrs)}`;
+    entry = {
+      attrs,
+      keys: meters.map(({ index, meter }) =>
+        matches(meter, attrs, resource) ? digest(`${index}\u0000${pointKey}`) : undefined,
+      ),
+      series: meters.map(() => undefined),
+    };
+    if (this.streams.size >= STREAM_CACHE_MAX) this.streams.clear();
+    this.streams.set(raw, entry);
+    return entry;
+  }
+
   /** Applies one data point to every meter it matches; returns what happened to it. */
   private point(
     stage: Stage,
@@ -275,22 +282,27 @@ export class OtlpIngest {
     const v = dp.value === 'asInt' ? intToFixed(signedOf(dp.asInt)) : doubleToFixed(dp.asDouble ?? 0);
     if (v === undefined) return 'not_a_number';
     const s = unsignedOf(dp.startTimeUnixNano);
-    const attrs = attributesOf(dp.attributes);
+    const stream = this.stream(sender, metricName, meters, dp, resource);
+    const attrs = stream.attrs;
     const tMs = nsToMs(t);
     const prior = stage.senders.get(sender) ?? this.senders.get(sender) ?? 0;
     if (tMs > prior) stage.senders.set(sender, tMs);
     let outcome: 'counted' | 'duplicate' | 'ignored' | RejectReason = 'ignored';
-    const pointKey = `${sender}\u0000${metricName}\u0000${canonical(attrs)}`;
-    for (const { index, meter } of meters) {
-      if (!matches(meter, attrs, resource)) continue;
-      const key = digest(`${index}\u0000${pointKey}`);
+    for (let i = 0; i < meters.length; i++) {
+      const key = stream.keys[i];
+      if (key === undefined) continue;
+      const meter = (meters[i] as { meter: OtlpMeterConfig }).meter;
       const state = stage.states.get(key) ?? this.states.get(key);
       if (state && state.kind !== kind) return 'kind_changed';
-      const series: SeriesId = {
-        meter: meter.meter,
-        tenant: this.tenants.tenantOf(attrs, resource),
-        attributes: billingAttributes(meter, attrs, resource),
-      };
+      // The tenant is resolved for every point (live attribution changes); the series is reused while it holds.
+      const tenant = this.tenants.tenantOf(attrs, resource);
+      let billed = stream.series[i];
+      if (billed?.series.tenant !== tenant) {
+        const series = { meter: meter.meter, tenant, attributes: billingAttributes(meter, attrs, resource) };
+        billed = { series, key: seriesKey(series) };
+        stream.series[i] = billed;
+      }
+      const series = billed.series;
       if (kind === 'gauge') {
         const applied = applyGauge(state as GaugeState | undefined, { t, v }, this.config.staleness);
         if (!applied.ok) return applied.reason;
@@ -317,7 +329,7 @@ export class OtlpIngest {
           : applyDelta(state as DeltaState | undefined, { s, t, v });
       if (!applied.ok) return applied.reason;
       stage.states.set(key, applied.state);
-      if (applied.increase > 0n) stage.book(tMs, series, applied.increase, FIXED);
+      if (applied.increase > 0n) stage.book(tMs, series, applied.increase, FIXED, billed.key);
       outcome = applied.duplicate ? 'duplicate' : 'counted';
     }
     return outcome;
@@ -343,11 +355,15 @@ export class OtlpIngest {
         if (closed.held && g) stage.bookHeld(closed.held, g);
       }
       this.commit(stage);
+      // The window's amounts reach the connector now, once: it cannot close the window before this mark.
+      for (const p of this.pending.values()) {
+        if (p.window.start === this.mark) this.sink.addAmount(this.source, p.window, p.series, p.amount, p.per);
+      }
       this.sink.advanceWatermark(this.source, end);
       this.mark = end;
       passed++;
     }
-    if (passed > 0) this.prune();
+    if (passed > 0) this.compact();
     return passed;
   }
 
@@ -358,46 +374,67 @@ export class OtlpIngest {
     return n;
   }
 
+  /** One journal row for the stage (or a snapshot when the journal is long), then memory. */
   private commit(stage: Stage): void {
-    const upserts: Array<[string, string]> = [];
-    for (const [key, state] of stage.states) upserts.push([`s|${key}`, encodeState(state)]);
-    for (const [key, g] of stage.gaugeSeries) upserts.push([`g|${key}`, seriesJson(g.series, g.per)]);
-    const totals = new Map<string, Pending>();
-    for (const [key, add] of stage.adds) {
-      if (add.amount === 0n) continue;
-      const prior = this.pending.get(key);
-      const total = { ...add, amount: (prior?.amount ?? 0n) + add.amount };
-      totals.set(key, total);
-      upserts.push([`a|${key}`, seriesJson(total.series, total.per, total.window.start, total.amount)]);
+    const change: ReceiverState = {
+      states: stage.states,
+      gaugeSeries: stage.gaugeSeries,
+      pending: new Map([...stage.adds].filter(([, p]) => p.amount !== 0n)),
+      senders: stage.senders,
+    };
+    if (change.states.size + change.gaugeSeries.size + change.pending.size + change.senders.size === 0) return;
+    if (this.journalKeys.length >= JOURNAL_ROWS_MAX) {
+      this.snapshot(change);
+      return;
     }
-    for (const [sender, at] of stage.senders) upserts.push([`t|${sender}`, String(at)]);
-    if (upserts.length > 0) this.store.commitReceiverState(this.source, upserts, []);
-    // Committed: now memory and the connector.
-    for (const [key, state] of stage.states) {
+    const key = `j|${String(this.seq + 1).padStart(12, '0')}`;
+    const { text, defined } = encodeJournal(change, this.dict, false);
+    this.store.commitReceiverState(this.source, [[key, text]], []);
+    for (const id of defined) this.dict.persisted.add(id);
+    this.seq++;
+    this.journalKeys.push(key);
+    this.apply(change);
+  }
+
+  /** Writes everything (with `change` applied) as the snapshot and deletes the journal rows, in one transaction. */
+  private snapshot(change: ReceiverState = emptyState(), drop: readonly string[] = []): void {
+    const all: ReceiverState = {
+      states: new Map([...this.states, ...change.states]),
+      gaugeSeries: new Map([...this.gaugeSeries, ...change.gaugeSeries]),
+      pending: new Map([...this.pending].filter(([key]) => !drop.includes(key)).map(([k, p]) => [k, { ...p }])),
+      senders: new Map([...this.senders, ...change.senders]),
+    };
+    for (const [key, add] of change.pending) {
+      const prior = all.pending.get(key);
+      if (prior) prior.amount += add.amount;
+      else all.pending.set(key, { ...add });
+    }
+    const { text, defined } = encodeJournal(all, this.dict, true);
+    this.store.commitReceiverState(this.source, [['snapshot', text]], this.journalKeys);
+    this.dict.persisted = defined;
+    this.journalKeys.length = 0;
+    for (const key of drop) this.pending.delete(key);
+    this.apply(change);
+  }
+
+  private apply(change: ReceiverState): void {
+    for (const [key, state] of change.states) {
       this.states.set(key, state);
       if (state.kind === 'gauge') this.gauges.add(key);
     }
-    for (const [key, g] of stage.gaugeSeries) this.gaugeSeries.set(key, g);
-    for (const [key, total] of totals) {
-      this.pending.set(key, total);
-      const add = stage.adds.get(key) as Pending;
-      this.sink.addAmount(this.source, add.window, add.series, add.amount, add.per);
+    for (const [key, g] of change.gaugeSeries) this.gaugeSeries.set(key, g);
+    for (const [key, add] of change.pending) {
+      const prior = this.pending.get(key);
+      if (prior) prior.amount += add.amount;
+      else this.pending.set(key, { ...add });
     }
-    for (const [sender, at] of stage.senders) this.senders.set(sender, at);
+    for (const [sender, at] of change.senders) this.senders.set(sender, at);
   }
 
-  /** Forgets the amounts of windows the connector has committed (their records hold them now). */
-  private prune(): void {
-    const closed = this.sink.closedThrough?.();
-    if (closed === undefined) return;
-    const gone: string[] = [];
-    for (const [key, p] of this.pending) if (p.window.end <= closed) gone.push(key);
-    if (gone.length === 0) return;
-    this.store.commitReceiverState(
-      this.source,
-      [],
-      gone.map((k) => `a|${k}`),
-    );
-    for (const key of gone) this.pending.delete(key);
+  /** A snapshot without the amounts of windows the connector has committed (their records hold them). */
+  private compact(): void {
+    const closed = this.sink.closedThrough?.() ?? Number.NEGATIVE_INFINITY;
+    const drop = [...this.pending].filter(([, p]) => p.window.end <= closed).map(([key]) => key);
+    this.snapshot(emptyState(), drop);
   }
 }

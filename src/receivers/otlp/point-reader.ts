@@ -35,7 +35,7 @@ export function attributesOf(list: readonly KeyValueMessage[] | undefined): Reco
   return out;
 }
 
-function valueText(v: (AnyValueMessage & { value?: string }) | undefined): string {
+export function valueText(v: (AnyValueMessage & { value?: string }) | undefined): string {
   if (!v) return '';
   // protobufjs names the set member of the oneof in `value`; prototype defaults answer for the others.
   switch (v.value) {
@@ -54,6 +54,13 @@ function valueText(v: (AnyValueMessage & { value?: string }) | undefined): strin
         typeof x === 'bigint' ? x.toString() : x,
       );
   }
+}
+
+/** The attributes as received (order kept): a cheap cache key of a stream, before any sorting or hashing. */
+export function rawAttributesKey(list: readonly KeyValueMessage[] | undefined): string {
+  let out = '';
+  if (list) for (const { key, value } of list) out += `${key}\u0001${valueText(value ?? undefined)}\u0002`;
+  return out;
 }
 
 /** A canonical text of an attribute set (sorted keys), for stream identity. */
