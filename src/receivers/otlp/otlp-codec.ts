@@ -61,6 +61,21 @@ function load(): { request: protobuf.Type; response: protobuf.Type } {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => PROTO_DIR + target;
   root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');
+  // The oneofs become plain optional fields: protobufjs' oneof setter deletes the other members on every
+  // decoded value (slow, and it turns each point into a dictionary-mode object). Which member is set is then
+  // the one own property (`Object.hasOwn(point, 'asInt')`), which the receiver reads.
+  for (const name of [
+    'opentelemetry.proto.metrics.v1.Metric',
+    'opentelemetry.proto.metrics.v1.NumberDataPoint',
+    'opentelemetry.proto.metrics.v1.Exemplar',
+    'opentelemetry.proto.common.v1.AnyValue',
+  ]) {
+    const type = root.lookupType(name);
+    for (const oneof of [...type.oneofsArray]) {
+      for (const field of [...oneof.fieldsArray]) oneof.remove(field);
+      type.remove(oneof);
+    }
+  }
   types = { request: root.lookupType(REQUEST), response: root.lookupType(RESPONSE) };
   return types;
 }

@@ -34,6 +34,8 @@ import {
   encodeJournal,
   type GaugeSeries,
   type Pending,
+  type PendingKey,
+  pendingKey,
   type ReceiverState,
   SeriesDictionary,
 } from './state-journal.js';
@@ -45,7 +47,7 @@ const STREAM_CACHE_MAX = 500_000;
 interface StreamEntry {
   readonly attrs: Attributes;
   readonly keys: ReadonlyArray<string | undefined>;
-  readonly series: Array<{ readonly series: SeriesId; readonly key: string } | undefined>;
+  readonly series: Array<{ readonly series: SeriesId; readonly key: string; readonly sid: number } | undefined>;
 }
 
 /** Journal rows written before a snapshot replaces them (a snapshot is also written at each window). */
@@ -79,26 +81,27 @@ const MS_PER: Record<OtlpMeterConfig['time_unit'], bigint> = { s: 1000n, min: 60
 class Stage {
   readonly states = new Map<string, StreamState>();
   readonly gaugeSeries = new Map<string, GaugeSeries>();
-  readonly adds = new Map<string, Pending>();
+  readonly adds = new Map<PendingKey, Pending>();
   readonly senders = new Map<string, EpochMs>();
   late = 0;
 
   constructor(
     private readonly windowMs: number,
     private readonly mark: EpochMs,
+    private readonly dict: SeriesDictionary,
   ) {}
 
   /** Adds `amount / per` at `tMs`; a window already passed by the watermark gets the first open one. */
-  book(tMs: EpochMs, series: SeriesId, amount: bigint, per: bigint, key = seriesKey(series)): void {
+  book(tMs: EpochMs, series: SeriesId, amount: bigint, per: bigint, key = seriesKey(series), sid?: number): void {
     let start = tMs - (((tMs % this.windowMs) + this.windowMs) % this.windowMs);
     if (start < this.mark) {
       start = this.mark;
       this.late++;
     }
-    const pendingKey = `${start}|${per}|${key}`;
-    const entry = this.adds.get(pendingKey);
+    const k = pendingKey(sid ?? this.dict.idOf(key, series), start, this.windowMs, per);
+    const entry = this.adds.get(k);
     if (entry) entry.amount += amount;
-    else this.adds.set(pendingKey, { window: { start, end: start + this.windowMs }, series, key, per, amount });
+    else this.adds.set(k, { window: { start, end: start + this.windowMs }, series, key, per, amount });
   }
 
   /** Books `v × ms` of a held gauge value, split at window ends; nothing before the watermark. */
@@ -131,7 +134,7 @@ export class OtlpIngest {
   private readonly dict = new SeriesDictionary();
   private seq = 0;
   /** Running totals of the windows not yet closed, by `window|per|series key` (also in the store). */
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<PendingKey, Pending>();
   /** Sender (resource) → the latest point time seen, epoch ms. */
   private readonly senders = new Map<string, EpochMs>();
   private birthNs = 0n;
@@ -192,7 +195,7 @@ export class OtlpIngest {
 
   /** Stages, commits and applies one request (throws StorageError with nothing applied). */
   ingest(request: ExportRequestMessage): IngestResult {
-    const stage = new Stage(this.windowMs, this.mark);
+    const stage = new Stage(this.windowMs, this.mark, this.dict);
     const reasons = new Map<RejectReason, number>();
     let points = 0;
     let counted = 0;
@@ -272,14 +275,14 @@ export class OtlpIngest {
     kind: StreamKind,
     metricName: string,
     meters: ReadonlyArray<{ index: number; meter: OtlpMeterConfig }>,
-    dp: NumberDataPointMessage & { value?: string },
+    dp: NumberDataPointMessage,
     resource: Attributes,
     sender: string,
   ): 'counted' | 'duplicate' | 'ignored' | RejectReason {
     if (((dp.flags ?? 0) & NO_RECORDED_VALUE) !== 0) return 'ignored';
     const t = unsignedOf(dp.timeUnixNano);
     if (t === 0n) return 'no_time';
-    const v = dp.value === 'asInt' ? intToFixed(signedOf(dp.asInt)) : doubleToFixed(dp.asDouble ?? 0);
+    const v = Object.hasOwn(dp, 'asInt') ? intToFixed(signedOf(dp.asInt)) : doubleToFixed(dp.asDouble ?? 0);
     if (v === undefined) return 'not_a_number';
     const s = unsignedOf(dp.startTimeUnixNano);
     const stream = this.stream(sender, metricName, meters, dp, resource);
@@ -299,7 +302,8 @@ export class OtlpIngest {
       let billed = stream.series[i];
       if (billed?.series.tenant !== tenant) {
         const series = { meter: meter.meter, tenant, attributes: billingAttributes(meter, attrs, resource) };
-        billed = { series, key: seriesKey(series) };
+        const key = seriesKey(series);
+        billed = { series, key, sid: this.dict.idOf(key, series) };
         stream.series[i] = billed;
       }
       const series = billed.series;
@@ -329,7 +333,7 @@ export class OtlpIngest {
           : applyDelta(state as DeltaState | undefined, { s, t, v });
       if (!applied.ok) return applied.reason;
       stage.states.set(key, applied.state);
-      if (applied.increase > 0n) stage.book(tMs, series, applied.increase, FIXED, billed.key);
+      if (applied.increase > 0n) stage.book(tMs, series, applied.increase, FIXED, billed.key, billed.sid);
       outcome = applied.duplicate ? 'duplicate' : 'counted';
     }
     return outcome;
@@ -346,7 +350,7 @@ export class OtlpIngest {
       const end = this.mark + this.windowMs;
       if (end > nowMs) break;
       if (nowMs < end + this.config.max_wait && this.waitingSenders(end) > 0) break;
-      const stage = new Stage(this.windowMs, this.mark);
+      const stage = new Stage(this.windowMs, this.mark, this.dict);
       for (const key of this.gauges) {
         const state = this.states.get(key) as GaugeState;
         const closed = closeGauge(state, end, this.config.staleness);
@@ -397,11 +401,12 @@ export class OtlpIngest {
   }
 
   /** Writes everything (with `change` applied) as the snapshot and deletes the journal rows, in one transaction. */
-  private snapshot(change: ReceiverState = emptyState(), drop: readonly string[] = []): void {
+  private snapshot(change: ReceiverState = emptyState(), dropped: readonly PendingKey[] = []): void {
+    const drop = new Set(dropped);
     const all: ReceiverState = {
       states: new Map([...this.states, ...change.states]),
       gaugeSeries: new Map([...this.gaugeSeries, ...change.gaugeSeries]),
-      pending: new Map([...this.pending].filter(([key]) => !drop.includes(key)).map(([k, p]) => [k, { ...p }])),
+      pending: new Map([...this.pending].filter(([key]) => !drop.has(key)).map(([k, p]) => [k, { ...p }])),
       senders: new Map([...this.senders, ...change.senders]),
     };
     for (const [key, add] of change.pending) {
@@ -426,7 +431,7 @@ export class OtlpIngest {
     for (const [key, add] of change.pending) {
       const prior = this.pending.get(key);
       if (prior) prior.amount += add.amount;
-      else this.pending.set(key, { ...add });
+      else this.pending.set(key, add); // a stage's entries are its own: kept as they are
     }
     for (const [sender, at] of change.senders) this.senders.set(sender, at);
   }

@@ -35,25 +35,18 @@ export function attributesOf(list: readonly KeyValueMessage[] | undefined): Reco
   return out;
 }
 
-export function valueText(v: (AnyValueMessage & { value?: string }) | undefined): string {
+export function valueText(v: AnyValueMessage | undefined): string {
   if (!v) return '';
-  // protobufjs names the set member of the oneof in `value`; prototype defaults answer for the others.
-  switch (v.value) {
-    case 'stringValue':
-      return v.stringValue ?? '';
-    case 'boolValue':
-      return String(v.boolValue ?? false);
-    case 'intValue':
-      return signedOf(v.intValue).toString();
-    case 'doubleValue':
-      return String(v.doubleValue ?? 0);
-    case undefined:
-      return '';
-    default:
-      return JSON.stringify(v[v.value as keyof AnyValueMessage] ?? null, (_k, x: unknown) =>
-        typeof x === 'bigint' ? x.toString() : x,
-      );
-  }
+  // The decoder keeps only the member that was sent as an own property (otlp-codec.ts).
+  if (Object.hasOwn(v, 'stringValue')) return v.stringValue ?? '';
+  if (Object.hasOwn(v, 'intValue')) return signedOf(v.intValue).toString();
+  if (Object.hasOwn(v, 'doubleValue')) return String(v.doubleValue ?? 0);
+  if (Object.hasOwn(v, 'boolValue')) return String(v.boolValue ?? false);
+  const other = Object.keys(v)[0];
+  if (other === undefined) return '';
+  return JSON.stringify((v as Record<string, unknown>)[other] ?? null, (_k, x: unknown) =>
+    typeof x === 'bigint' ? x.toString() : x,
+  );
 }
 
 /** The attributes as received (order kept): a cheap cache key of a stream, before any sorting or hashing. */

@@ -12,6 +12,17 @@ export interface Pending {
   amount: bigint;
 }
 
+/** A pending amount's key: a number for sums (per = 10⁹), a string for anything else (gauges). */
+export type PendingKey = number | string;
+
+const SUM_PER = 1_000_000_000n;
+const WINDOWS_SPAN = 4_294_967_296; // 2³²: window numbers below it (1 s windows: until 2106)
+
+/** The key of series `sid`'s amount over the window starting at `start`, in `1/per` units. */
+export function pendingKey(sid: number, start: EpochMs, windowMs: number, per: bigint): PendingKey {
+  return per === SUM_PER ? sid * WINDOWS_SPAN + start / windowMs : `${start}|${per}|${sid}`;
+}
+
 /** The series and `per` a gauge stream is billed under (its value keeps accruing after its last point). */
 export interface GaugeSeries {
   readonly series: SeriesId;
@@ -23,7 +34,7 @@ export interface ReceiverState {
   readonly states: Map<string, StreamState>;
   readonly gaugeSeries: Map<string, GaugeSeries>;
   /** Snapshot: running totals; journal entry: the amounts it adds. */
-  readonly pending: Map<string, Pending>;
+  readonly pending: Map<PendingKey, Pending>;
   readonly senders: Map<string, EpochMs>;
 }
 
@@ -119,11 +130,11 @@ export function applyJournal(text: string, into: ReceiverState, windowMs: number
     } else if (kind === 'a') {
       const [w, per, id] = key.split('|');
       const { series, key: sk } = dict.get(Number(id));
-      const pendingKey = `${w}|${per}|${sk}`;
-      const prior = into.pending.get(pendingKey);
+      const k = pendingKey(Number(id), Number(w), windowMs, BigInt(per as string));
+      const prior = into.pending.get(k);
       if (prior) prior.amount += BigInt(value);
       else {
-        into.pending.set(pendingKey, {
+        into.pending.set(k, {
           window: { start: Number(w), end: Number(w) + windowMs },
           series,
           key: sk,
