@@ -77,6 +77,11 @@ export class Service {
     return this.usageStore;
   }
 
+  /** A started receiver by id (tests and status read its counters). */
+  receiver(id: string): HoldingsReceiver | undefined {
+    return this.receivers.find((r) => r.id === id)?.receiver;
+  }
+
   /** Delivery workers by exporter id. */
   deliveryWorkers(): ReadonlyMap<string, DeliveryWorker> {
     return this.workers;
