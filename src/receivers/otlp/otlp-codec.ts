@@ -126,12 +126,21 @@ export function encodeRequest(request: object): Buffer {
   return Buffer.from(type.encode(type.fromObject(request)).finish());
 }
 
+/** The last time converted: the points of one scrape share their timestamps, so most conversions repeat. */
+let lastLow = 0;
+let lastHigh = 0;
+let lastValue = 0n;
+
 /** An unsigned 64-bit field (fixed64 times) as a bigint; absent or 0 → 0n. */
 export function unsignedOf(v: LongLike | number | string | undefined): bigint {
   if (v === undefined || v === null) return 0n;
   if (typeof v === 'number') return BigInt(v);
   if (typeof v === 'string') return BigInt(v);
-  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  if (v.low === lastLow && v.high === lastHigh) return lastValue;
+  lastLow = v.low;
+  lastHigh = v.high;
+  lastValue = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  return lastValue;
 }
 
 /** A signed 64-bit field (sfixed64 `as_int`, int64 `int_value`) as a bigint. */

@@ -127,7 +127,8 @@ export class OtlpIngest {
   private readonly byMetric = new Map<string, Array<{ index: number; meter: OtlpMeterConfig }>>();
   private readonly states = new Map<string, StreamState>();
   private readonly gauges = new Set<string>();
-  private readonly streams = new Map<string, StreamEntry>();
+  /** sender + metric → attributes as received → stream (a cache: cleared when full). */
+  private readonly streams = new Map<string, Map<string, StreamEntry>>();
   private readonly gaugeSeries = new Map<string, GaugeSeries>();
   /** Journal rows since the last snapshot, and the last sequence number written. */
   private readonly journalKeys: string[] = [];
@@ -252,8 +253,15 @@ export class OtlpIngest {
     dp: NumberDataPointMessage,
     resource: Attributes,
   ): StreamEntry {
-    const raw = `${sender}\u0000${metricName}\u0000${rawAttributesKey(dp.attributes)}`;
-    let entry = this.streams.get(raw);
+    const scope = `${sender}\u0000${metricName}`;
+    let byAttrs = this.streams.get(scope);
+    if (!byAttrs) {
+      if (this.streams.size >= STREAM_CACHE_MAX) this.streams.clear();
+      byAttrs = new Map();
+      this.streams.set(scope, byAttrs);
+    }
+    const raw = rawAttributesKey(dp.attributes);
+    let entry = byAttrs.get(raw);
     if (entry) return entry;
     const attrs = attributesOf(dp.attributes);
     const pointKey = `${sender}\u0000${metricName}\u0000${canonical(attrs)}`;
@@ -264,8 +272,8 @@ export class OtlpIngest {
       ),
       series: meters.map(() => undefined),
     };
-    if (this.streams.size >= STREAM_CACHE_MAX) this.streams.clear();
-    this.streams.set(raw, entry);
+    if (byAttrs.size >= STREAM_CACHE_MAX) byAttrs.clear();
+    byAttrs.set(raw, entry);
     return entry;
   }
 

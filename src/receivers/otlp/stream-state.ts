@@ -71,6 +71,17 @@ export function applyCumulative(
 ): Applied<CumulativeState> {
   if (p.v < 0n) return { ok: false, reason: 'negative' };
   const starts = state?.starts ?? [];
+  // The common case: one incarnation, a later point.
+  const only = starts.length === 1 ? starts[0] : undefined;
+  if (only && only.s === p.s && p.t > only.t) {
+    const increase = p.v >= only.v ? p.v - only.v : p.v;
+    return {
+      ok: true,
+      state: { kind: 'cumulative', starts: [{ s: p.s, t: p.t, v: p.v }] },
+      increase,
+      duplicate: false,
+    };
+  }
   const i = starts.findIndex((x) => x.s === p.s);
   if (i >= 0) {
     const last = starts[i] as { s: bigint; t: bigint; v: bigint };
@@ -134,9 +145,15 @@ export interface HeldSegment {
   readonly v: bigint;
 }
 
-/** Milliseconds of a nanosecond time (floor). */
+let lastNs = -1n;
+let lastMs = 0;
+
+/** Milliseconds of a nanosecond time (floor); the last one is remembered (a scrape's points share it). */
 export function nsToMs(ns: bigint): number {
-  return Number(ns / 1_000_000n);
+  if (ns === lastNs) return lastMs;
+  lastNs = ns;
+  lastMs = Number(ns / 1_000_000n);
+  return lastMs;
 }
 
 /**
@@ -180,8 +197,11 @@ function holdUntil(state: GaugeState, until: number, staleMs: number): HeldSegme
 /** The state as one compact row value (the store keeps it between restarts). */
 export function encodeState(s: StreamState): string {
   switch (s.kind) {
-    case 'cumulative':
+    case 'cumulative': {
+      const one = s.starts.length === 1 ? s.starts[0] : undefined;
+      if (one) return `c;${one.s},${one.t},${one.v}`;
       return `c;${s.starts.map((x) => `${x.s},${x.t},${x.v}`).join(';')}`;
+    }
     case 'delta':
       return `d;${s.floor};${s.spans.map(([a, b]) => `${a},${b}`).join(';')}`;
     case 'gauge':
