@@ -76,7 +76,7 @@ function request(step: number): Buffer {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-otlp-'));
+  const dir = mkdtempSync(join(process.env.MB_BENCH_DIR ?? tmpdir(), 'mb-bench-otlp-'));
   const store = SqliteUsageStore.open(join(dir, 'state.db'));
   try {
     const connector = new UsageConnector(

@@ -98,10 +98,11 @@ class Stage {
       start = this.mark;
       this.late++;
     }
-    const k = pendingKey(sid ?? this.dict.idOf(key, series), start, this.windowMs, per);
+    const id = sid ?? this.dict.idOf(key, series);
+    const k = pendingKey(id, start, this.windowMs, per);
     const entry = this.adds.get(k);
     if (entry) entry.amount += amount;
-    else this.adds.set(k, { window: { start, end: start + this.windowMs }, series, key, per, amount });
+    else this.adds.set(k, { window: { start, end: start + this.windowMs }, series, key, sid: id, per, amount });
   }
 
   /** Books `v × ms` of a held gauge value, split at window ends; nothing before the watermark. */

@@ -8,6 +8,8 @@ export interface Pending {
   readonly series: SeriesId;
   /** `seriesKey(series)`. */
   readonly key: string;
+  /** The series' id in the SeriesDictionary. */
+  readonly sid: number;
   readonly per: bigint;
   amount: bigint;
 }
@@ -100,7 +102,7 @@ export function encodeJournal(
   for (const [key, state] of s.states) lines.push(`s\t${key}\t${encodeState(state)}`);
   for (const [key, g] of s.gaugeSeries) lines.push(`g\t${key}\t${seriesJson(g.series, g.per)}`);
   for (const p of s.pending.values()) {
-    const id = dict.idOf(p.key, p.series);
+    const id = p.sid;
     if ((full || !dict.persisted.has(id)) && !defined.has(id)) {
       defined.add(id);
       lines.push(`S\t${id}\t${seriesJson(p.series, p.per)}`);
@@ -138,6 +140,7 @@ export function applyJournal(text: string, into: ReceiverState, windowMs: number
           window: { start: Number(w), end: Number(w) + windowMs },
           series,
           key: sk,
+          sid: Number(id),
           per: BigInt(per as string),
           amount: BigInt(value),
         });
