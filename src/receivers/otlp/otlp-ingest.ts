@@ -119,10 +119,10 @@ class Stage {
 /**
  * The otlp receiver's metering core, without HTTP: a request's points become exact per-window amounts.
  * One request is staged whole (new stream states, the amounts it adds, its senders' progress), written to
- * the store in one transaction, and only then applied in memory and handed to the connector. A failed
- * write leaves nothing behind (the sender gets 503 and retries); a retried request finds its points
- * already in the stream states and adds nothing. After a restart the states and the amounts of windows
- * not yet closed come back from the store. README.md "Exactness".
+ * the store as one journal row, and only then applied in memory. A failed write leaves nothing behind (the
+ * sender gets 503 and retries); a retried request finds its points already in the stream states and adds
+ * nothing. A window's amounts go to the connector when the watermark passes it. After a restart the last
+ * snapshot and the journal after it bring everything back. README.md "Exactness".
  */
 export class OtlpIngest {
   private readonly byMetric = new Map<string, Array<{ index: number; meter: OtlpMeterConfig }>>();
