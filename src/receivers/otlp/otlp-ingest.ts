@@ -22,12 +22,12 @@ import {
   type CumulativeState,
   type DeltaState,
   type GaugeState,
-  type HeldSegment,
   nsToMs,
   type RejectReason,
   type StreamState,
 } from './stream-state.js';
 import type { TenantSource } from './tenant-source.js';
+import { Stage } from './ingest-stage.js';
 import {
   applyJournal,
   emptyState,
@@ -35,7 +35,6 @@ import {
   type GaugeSeries,
   type Pending,
   type PendingKey,
-  pendingKey,
   type ReceiverState,
   SeriesDictionary,
 } from './state-journal.js';
@@ -76,45 +75,6 @@ export interface IngestResult {
 /** OTLP point flag FLAG_NO_RECORDED_VALUE: a staleness marker (the target is down), not a value. */
 const NO_RECORDED_VALUE = 1;
 const MS_PER: Record<OtlpMeterConfig['time_unit'], bigint> = { s: 1000n, min: 60_000n, h: 3_600_000n };
-
-/** Everything one request (or one watermark step) changes, applied only after its commit. */
-class Stage {
-  readonly states = new Map<string, StreamState>();
-  readonly gaugeSeries = new Map<string, GaugeSeries>();
-  readonly adds = new Map<PendingKey, Pending>();
-  readonly senders = new Map<string, EpochMs>();
-  late = 0;
-
-  constructor(
-    private readonly windowMs: number,
-    private readonly mark: EpochMs,
-    private readonly dict: SeriesDictionary,
-  ) {}
-
-  /** Adds `amount / per` at `tMs`; a window already passed by the watermark gets the first open one. */
-  book(tMs: EpochMs, series: SeriesId, amount: bigint, per: bigint, key = seriesKey(series), sid?: number): void {
-    let start = tMs - (((tMs % this.windowMs) + this.windowMs) % this.windowMs);
-    if (start < this.mark) {
-      start = this.mark;
-      this.late++;
-    }
-    const id = sid ?? this.dict.idOf(key, series);
-    const k = pendingKey(id, start, this.windowMs, per);
-    const entry = this.adds.get(k);
-    if (entry) entry.amount += amount;
-    else this.adds.set(k, { window: { start, end: start + this.windowMs }, series, key, sid: id, per, amount });
-  }
-
-  /** Books `v × ms` of a held gauge value, split at window ends; nothing before the watermark. */
-  bookHeld(held: HeldSegment, g: GaugeSeries): void {
-    let from = Math.max(held.from, this.mark);
-    while (from < held.to) {
-      const to = Math.min(from - (from % this.windowMs) + this.windowMs, held.to);
-      this.book(from, g.series, held.v * BigInt(to - from), g.per);
-      from = to;
-    }
-  }
-}
 
 /**
  * The otlp receiver's metering core, without HTTP: a request's points become exact per-window amounts.
