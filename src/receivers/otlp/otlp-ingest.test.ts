@@ -107,6 +107,22 @@ describe('OtlpIngest: cumulative sums', () => {
     expect(sink3.total('input_tokens')).toBe(11);
   });
 
+  it('restores across a snapshot written mid-window (a long journal) and the journal rows after it', () => {
+    const sink = new RecordingSink();
+    const first = ingestFor(sink);
+    const models = ['a', 'b', 'c'];
+    // 100 requests: past the journal length, so a snapshot replaces the rows, then more rows follow.
+    for (let i = 0; i <= 100; i++) {
+      const m = models[i % 3] as string;
+      first.ingest(tokens([{ time: sec(T0 + 1 + i), value: i, attrs: { model_name: m, tenant: 't' } }]));
+    }
+    const sink2 = new RecordingSink();
+    flush(ingestFor(sink2));
+    // per model the last value minus its first (the baseline, start 0): a 99 − 0, b 100 − 1, c 98 − 2
+    expect(sink2.total('input_tokens')).toBe(99 + 99 + 96);
+    expect(sink.total('input_tokens')).toBe(0);
+  });
+
   it('applies nothing when the store refuses the commit (the 503 path), then all of it on the retry', () => {
     const sink = new RecordingSink();
     let fail = false;

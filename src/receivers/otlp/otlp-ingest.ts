@@ -50,7 +50,7 @@ interface StreamEntry {
 }
 
 /** Journal rows written before a snapshot replaces them (a snapshot is also written at each window). */
-const JOURNAL_ROWS_MAX = 256;
+const JOURNAL_ROWS_MAX = 64;
 
 /** Where amounts go: the usage connector (through the pipeline's processors). */
 export interface AmountSink {
