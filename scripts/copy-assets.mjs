@@ -3,7 +3,7 @@ import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const ASSET_DIRS = ['scenarios', 'assets'];
+const ASSET_DIRS = ['scenarios', 'assets', 'proto'];
 
 function walk(dir) {
   for (const name of readdirSync(dir)) {

@@ -69,6 +69,8 @@ export interface AmountConsumer {
   addAmount(source: string, window: TimeRange, series: SeriesId, amount: bigint, per?: bigint): void;
   /** `source` has delivered every amount of the windows ending at or before `through`. */
   advanceWatermark(source: string, through: EpochMs): void;
+  /** End of the last window committed (amounts of windows up to it are in the store's records). */
+  closedThrough?(): EpochMs | undefined;
 }
 
 /** Whether a consumer also takes sampled amounts (the usage connector does). */
@@ -81,8 +83,25 @@ export function isAmountConsumer(c: HoldingsConsumer): c is HoldingsConsumer & A
   );
 }
 
+/**
+ * The kubernetes receiver's live attribution, for receivers whose data names a pod or namespace rather
+ * than a tenant (otlp, prometheus): the same vCluster and namespace-label rules its holdings follow.
+ */
+export interface TenantLookup {
+  /** True once the inventory holds a full list (before it, a lookup could miss a tenant). */
+  synced(): boolean;
+  /** The tenant of a pod (by uid, else namespace + name) or else of its namespace; undefined when none. */
+  tenantOfWorkload(q: {
+    readonly namespace?: string;
+    readonly pod?: string;
+    readonly podUid?: string;
+  }): string | undefined;
+}
+
 /** What a running component can reach: other components and the shared MeterProvider. */
 export interface Host {
+  /** The live attribution of the service's kubernetes receiver, if one is configured. */
+  tenantLookup?(): TenantLookup | undefined;
   /** The storage extension's store (the `storage` extension must be configured). */
   store(): UsageStore;
   /** The one MeterProvider: observable readings, usage counters, self-metrics. */
@@ -118,6 +137,8 @@ export interface HoldingsReceiver extends Component {
   synced?(): boolean;
   /** Facts for `/readyz` beside `synced` (per-tenant faults); informative, never a readiness verdict. */
   readinessDetail?(): Readonly<Record<string, unknown>> | undefined;
+  /** The kubernetes receiver's live attribution (other receivers resolve pods and namespaces through it). */
+  tenantLookup?(): TenantLookup;
 }
 
 /** A `metrics` pipeline exporter that reads the MeterProvider through its own reader (otlp_http, prometheus). */
@@ -149,6 +170,8 @@ export interface Factory<C = unknown> {
 export interface ReceiverFactory<C = unknown> extends Factory<C> {
   readonly kind: 'receiver';
   createReceiver(settings: ComponentSettings, config: C, next: HoldingsConsumer): HoldingsReceiver;
+  /** Meters the config declares beyond the built-in ones (the otlp receiver's `meters`). */
+  meters?(config: C): import('../metering/meters.js').MeterDefinition[];
 }
 
 /** Exporter of the `usage` pipeline: pushes usage records; the delivery helper wraps it. */

@@ -11,8 +11,19 @@ import { typeError } from './component-id.js';
 /** A connector: exporter of one pipeline, receiver of another (`usage`: metrics → usage). */
 export type ConnectorFactory<C = unknown> = Factory<C> & { readonly kind: 'connector' };
 
-/** A processor (none exist yet; kept so that the `processors` section and pipelines can be validated). */
-export type ProcessorFactory<C = unknown> = Factory<C> & { readonly kind: 'processor' };
+/**
+ * A processor of the metrics pipeline: it sits between receivers and the usage connector and rewrites or
+ * drops series before records exist (src/processors/). `signals`: the pipelines it may appear in.
+ */
+export type ProcessorFactory<C = unknown> = Factory<C> & {
+  readonly kind: 'processor';
+  readonly signals: readonly ('metrics' | 'usage')[];
+  createProcessor(
+    settings: import('./component.js').ComponentSettings,
+    config: C,
+    next: import('../processors/series-processor.js').MetricsConsumer,
+  ): import('../processors/series-processor.js').MetricsConsumer;
+};
 
 /** Any factory the registry holds. */
 export type AnyFactory =

@@ -85,8 +85,15 @@ export function validatePipelines(service: ServiceConfig, configured: Configured
       }
     }
     for (const id of new Set(members.processors)) {
-      if (has('processor', id)) used.get('processor')?.add(id);
-      else report(`references processor "${id}" which is not configured`);
+      if (has('processor', id)) {
+        used.get('processor')?.add(id);
+        const factory = factoryOf('processor', id);
+        if (factory && 'signals' in factory && !factory.signals.includes(signal)) {
+          report(
+            `processor "${id}" does not support the ${signal} signal: it rewrites series before records and their ids exist, so it belongs in a ${factory.signals.join(' or ')} pipeline`,
+          );
+        }
+      } else report(`references processor "${id}" which is not configured`);
     }
     for (const id of new Set(members.exporters)) {
       if (has('connector', id)) {

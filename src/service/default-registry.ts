@@ -13,6 +13,11 @@ import { dashboardFactory } from '../extensions/dashboard/factory.js';
 import { healthCheckFactory } from '../extensions/health_check/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
 import { kubernetesReceiverFactory } from '../receivers/kubernetes/factory.js';
+import { attributesProcessorFactory } from '../processors/attributes/factory.js';
+import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { filterProcessorFactory } from '../processors/filter/factory.js';
+import { transformProcessorFactory } from '../processors/transform/factory.js';
+import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { prometheusReceiverFactory } from '../receivers/prometheus/factory.js';
 import { simulatorFactory } from '../receivers/simulator/factory.js';
 
@@ -22,6 +27,11 @@ export function defaultRegistry(): Registry {
     .register(simulatorFactory)
     .register(kubernetesReceiverFactory)
     .register(prometheusReceiverFactory)
+    .register(otlpReceiverFactory)
+    .register(filterProcessorFactory)
+    .register(attributesProcessorFactory)
+    .register(transformProcessorFactory)
+    .register(batchProcessorFactory)
     .register(usageConnectorFactory)
     .register(fileExporterFactory)
     .register(lagoExporterFactory)

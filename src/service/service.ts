@@ -17,15 +17,18 @@ import type { UsageConnectorConfig } from '../connectors/usage/config.js';
 import type { UsageConnectorFactory } from '../connectors/usage/factory.js';
 import type { UsageConnector } from '../connectors/usage/usage-connector.js';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
+import { DEFAULT_METERS, MeterCatalog } from '../metering/meters.js';
 import type { DeliveryConfig } from '../exporters/helper/delivery-config.js';
 import { DeliveryWorker } from '../exporters/helper/delivery-worker.js';
+import { withUnattributedPolicy } from '../exporters/helper/unattributed-filter.js';
 import { prometheusExporterConfigSchema } from '../exporters/prometheus/config.js';
 import { PrometheusMetricsExporter } from '../exporters/prometheus/prometheus-exporter.js';
 import { serviceResource } from '../telemetry/service-resource.js';
+import type { ProcessorFactory } from '../component/registry.js';
+import type { MetricsConsumer } from '../processors/series-processor.js';
 
 /** The id the `service::telemetry::metrics` listener logs under. */
 export const TELEMETRY_METRICS_ID = 'service::telemetry::metrics';
-import { withUnattributedPolicy } from '../exporters/helper/unattributed-filter.js';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -81,6 +84,11 @@ export class Service {
   store(): UsageStore {
     if (!this.usageStore) throw new MeterbridgeError('MB_SERVICE', 'the storage extension is not running');
     return this.usageStore;
+  }
+
+  /** A started receiver by id (tests and status read its counters). */
+  receiver(id: string): HoldingsReceiver | undefined {
+    return this.receivers.find((r) => r.id === id)?.receiver;
   }
 
   /** Delivery workers by exporter id. */
@@ -147,6 +155,10 @@ export class Service {
       },
       requestShutdown: (reason, options) => this.requestShutdown(reason, options),
       readiness: () => this.readiness(),
+      tenantLookup: () => {
+        for (const { receiver } of this.receivers) if (receiver.tenantLookup) return receiver.tenantLookup();
+        return undefined;
+      },
       serviceFacts: () => this.serviceFacts(),
     };
   }
@@ -213,6 +225,7 @@ export class Service {
       this.connector = (e.factory as UsageConnectorFactory).createConnector(
         this.settings(connectorId),
         e.config as UsageConnectorConfig,
+        this.meterCatalog(metricsPipelines.flatMap((p) => p.receivers)),
       );
     }
 
@@ -267,12 +280,34 @@ export class Service {
     }
 
     // 5. Receivers are created against the connector; one that drives the clock makes it virtual.
+    // Each metrics pipeline's processors sit between its receivers and the connector (series are rewritten
+    // before records exist, so record ids stay deterministic).
     const receivers = this.receivers;
-    for (const id of new Set(metricsPipelines.flatMap((p) => p.receivers))) {
-      const e = this.entry(id);
-      if (!this.connector) throw new MeterbridgeError('MB_SERVICE', `receiver ${id} has no usage connector downstream`);
-      const receiver = (e.factory as ReceiverFactory).createReceiver(this.settings(id), e.config, this.connector);
-      receivers.push({ id, receiver });
+    const chains = new Map<string, string>();
+    for (const pipeline of metricsPipelines) {
+      for (const id of pipeline.receivers) {
+        if (!this.connector)
+          throw new MeterbridgeError('MB_SERVICE', `receiver ${id} has no usage connector downstream`);
+        const chain = pipeline.processors.join(',');
+        const prior = chains.get(id);
+        if (prior !== undefined) {
+          if (prior !== chain)
+            throw new MeterbridgeError(
+              'MB_SERVICE',
+              `receiver ${id} is in metrics pipelines with different processors`,
+            );
+          continue;
+        }
+        chains.set(id, chain);
+        let next: MetricsConsumer = this.connector;
+        for (const pid of [...pipeline.processors].reverse()) {
+          const pe = this.entry(pid);
+          next = (pe.factory as ProcessorFactory).createProcessor(this.settings(pid), pe.config, next);
+        }
+        const e = this.entry(id);
+        const receiver = (e.factory as ReceiverFactory).createReceiver(this.settings(id), e.config, next);
+        receivers.push({ id, receiver });
+      }
     }
     if (this.connector && connectorId) {
       this.connector.setClockDriven(receivers.some((r) => r.receiver.drivesClock));
@@ -286,6 +321,26 @@ export class Service {
       await receiver.start(host);
       this.started.push({ id, component: receiver });
     }
+  }
+
+  /** The built-in meters and every meter a configured receiver declares (a code declared twice must agree). */
+  private meterCatalog(receiverIds: readonly string[]): MeterCatalog {
+    const meters = new Map(DEFAULT_METERS.map((m) => [m.code, m]));
+    for (const id of new Set(receiverIds)) {
+      const e = this.entry(id);
+      const declared = (e.factory as ReceiverFactory).meters?.(e.config) ?? [];
+      for (const m of declared) {
+        const prior = meters.get(m.code);
+        if (prior && (prior.unit !== m.unit || prior.num * m.den !== m.num * prior.den || prior.kind !== m.kind)) {
+          throw new MeterbridgeError(
+            'MB_SERVICE',
+            `meter ${m.code} of receiver ${id} differs from its other definition`,
+          );
+        }
+        meters.set(m.code, m);
+      }
+    }
+    return new MeterCatalog([...meters.values()]);
   }
 
   /**

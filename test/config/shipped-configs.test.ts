@@ -6,11 +6,15 @@ import { validateConfigString } from '../../src/config/load-config.js';
 import { defaultRegistry } from '../../src/service/default-registry.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const env = { OPENMETER_API_KEY: 'om-test', LAGO_API_KEY: 'lago-test' };
+const env = { OPENMETER_API_KEY: 'om-test', LAGO_API_KEY: 'lago-test', MB_OTLP_TOKEN: 'otlp-token-0123456789' };
 
 describe('configs shipped with the project validate against the real component schemas', () => {
   it.each([
     ['config/examples/production.yaml', () => readFileSync(resolve(ROOT, 'config/examples/production.yaml'), 'utf8')],
+    [
+      'config/examples/inference-tokens.yaml',
+      () => readFileSync(resolve(ROOT, 'config/examples/inference-tokens.yaml'), 'utf8'),
+    ],
     [
       'deploy/helm/meterbridge/values.yaml (config)',
       () => stringify(parse(readFileSync(resolve(ROOT, 'deploy/helm/meterbridge/values.yaml'), 'utf8')).config),

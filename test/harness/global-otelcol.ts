@@ -13,8 +13,9 @@ import type { TestProject } from 'vitest/node';
 import type { OtelcolInfo } from './otelcol/provided.js';
 import './otelcol/provided.js';
 
-/** Keep in step with OTELCOL_VERSION in setup-otelcol.sh. */
+/** Keep in step with OTELCOL_VERSION and OTELCOL_BUILD in setup-otelcol.sh. */
 export const OTELCOL_VERSION = '0.162.0';
+export const OTELCOL_BUILD = `${OTELCOL_VERSION}-otlphttp`;
 const START_ATTEMPTS = 100;
 
 let child: ChildProcess | undefined;
@@ -22,7 +23,7 @@ let dir: string | undefined;
 
 export function otelcolBinary(): string {
   const cache = process.env.MB_CACHE_DIR ?? join(homedir(), '.cache/meterbridge');
-  return join(cache, 'otelcol', OTELCOL_VERSION, 'otelcol-meterbridge');
+  return join(cache, 'otelcol', OTELCOL_BUILD, 'otelcol-meterbridge');
 }
 
 export async function setup(project: TestProject): Promise<void> {

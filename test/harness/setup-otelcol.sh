@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds, once, the minimal OpenTelemetry Collector the OTLP tests send to (test/otel/): the otlp receiver
-# and the file exporter, from the Go module in test/harness/otelcol/ (pinned in its go.mod and go.sum).
+# the file exporter and the otlp_http exporter, from the Go module in test/harness/otelcol/ (pinned in its go.mod and go.sum).
 # Modules come from the Go module proxy only; no prebuilt binary is downloaded.
-# Cached in ~/.cache/meterbridge/otelcol/<version>/otelcol-meterbridge; does nothing when present.
+# Cached in ~/.cache/meterbridge/otelcol/<build>/otelcol-meterbridge; does nothing when present. The build key
+# changes whenever the component list changes (0.162.0-otlphttp: the otlp_http exporter was added for the
+# Collector → meterbridge test), so an older binary is never taken for a newer one.
 # Skip while developing: MB_OTELCOL=0 (the OTLP tests then skip and say why).
 #
 # Version note: v0.163.0 and v0.164.0 of the otlp receiver import go.opentelemetry.io/collector/internal/statusutil,
@@ -13,8 +15,9 @@ set -euo pipefail
 log() { printf '[setup-otelcol] %s\n' "$*" >&2; }
 
 OTELCOL_VERSION="0.162.0"
+OTELCOL_BUILD="$OTELCOL_VERSION-otlphttp"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE_DIR="${MB_CACHE_DIR:-$HOME/.cache/meterbridge}/otelcol/$OTELCOL_VERSION"
+CACHE_DIR="${MB_CACHE_DIR:-$HOME/.cache/meterbridge}/otelcol/$OTELCOL_BUILD"
 BIN="$CACHE_DIR/otelcol-meterbridge"
 
 if [ "${MB_OTELCOL:-}" = "0" ]; then

@@ -264,7 +264,7 @@ exporters:
     endpoint: http://127.0.0.1:${port}/events
     mode: batch
     timeout: 5s
-    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 200ms }
 extensions:
   storage: { path: ${join(dir, 'state.db')} }
 service:

@@ -258,6 +258,10 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.sampled.advance(source, through);
   }
 
+  closedThrough(): EpochMs | undefined {
+    return this.lastClosedEnd;
+  }
+
   /** Amounts refused because their window had closed (also counted in `meterbridge_late_events_total`). */
   lateAmountCount(): number {
     return this.lateAmounts;

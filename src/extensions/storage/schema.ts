@@ -83,6 +83,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_seq ON dead_letters (seq);
 `;
 
+/**
+ * Tables added without a version step: created when missing on every open, ignored by older builds.
+ * `receiver_state` is the durable state of push receivers (otlp: per-stream cumulative state, amounts of
+ * open windows), written in one transaction per accepted request.
+ */
+const ADDITIVE_DDL = `
+CREATE TABLE IF NOT EXISTS receiver_state (
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+`;
+
 /** Sets the connection pragmas, creates the tables of a new database and checks the version of an old one. */
 export function prepareSchema(db: DatabaseSync, path: string): void {
   db.exec('PRAGMA busy_timeout = 5000');
@@ -104,12 +118,14 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
       );
     }
     if (version < SCHEMA_VERSION) migrate(db, path, version);
+    db.exec(ADDITIVE_DDL);
     return;
   }
   db.exec('BEGIN IMMEDIATE');
   try {
     db.exec(DDL);
     db.exec(ROLLUP_DDL);
+    db.exec(ADDITIVE_DDL);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     db.exec('COMMIT');
   } catch (err) {

@@ -468,6 +468,23 @@ export class SqliteUsageStore implements UsageStore {
     return this.rollups.usageByBucket(range, bucketMs, o);
   }
 
+  loadReceiverState(source: string): Map<string, string> {
+    const rows = this.prepared('SELECT key, value FROM receiver_state WHERE source = ?').all(source) as {
+      key: string;
+      value: string;
+    }[];
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
+  commitReceiverState(source: string, upserts: Iterable<readonly [string, string]>, deletes: Iterable<string>): void {
+    this.transaction('commit receiver state', () => {
+      const put = this.prepared('INSERT OR REPLACE INTO receiver_state (source, key, value) VALUES (?, ?, ?)');
+      const del = this.prepared('DELETE FROM receiver_state WHERE source = ? AND key = ?');
+      for (const [key, value] of upserts) put.run(source, key, value);
+      for (const key of deletes) del.run(source, key);
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -491,7 +508,12 @@ export class SqliteUsageStore implements UsageStore {
 
   /** Runs `fn` in one write transaction; any error rolls everything back and surfaces as a StorageError. */
   private transaction<T>(what: string, fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      // A database another writer holds past busy_timeout fails here: a StorageError like any other.
+      throw new StorageError(`${this.path}: ${what} could not begin: ${(err as Error).message}`, { cause: err });
+    }
     try {
       const result = fn();
       this.db.exec('COMMIT');

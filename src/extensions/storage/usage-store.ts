@@ -111,6 +111,14 @@ export interface UsageStore {
   /** Deletes records older than `before` that every registered exporter has delivered. Returns how many. */
   pruneDelivered(before: EpochMs): number;
 
+  /** The durable state a push receiver (otlp) wrote under `source`, by key. */
+  loadReceiverState(source: string): Map<string, string>;
+  /**
+   * Writes a push receiver's state change in one transaction: every upsert and delete, or none (a receiver
+   * answers its sender only after this returned; a StorageError means nothing was kept).
+   */
+  commitReceiverState(source: string, upserts: Iterable<readonly [string, string]>, deletes: Iterable<string>): void;
+
   usageBySeries(range: { from?: EpochMs; to?: EpochMs }): SeriesUsage[];
   close(): void;
 }

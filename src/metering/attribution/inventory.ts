@@ -67,6 +67,8 @@ export class Inventory {
   private entries = new Map<string, InventoryEntry>();
   /** node name → refs of pods bound to it. */
   private readonly podsByNode = new RefIndex();
+  /** pod uid → ref (live attribution of OTLP and Prometheus data naming a pod). */
+  private readonly podsByUid = new Map<string, string>();
   /** namespace → refs of the pods, PVCs and Services in it. */
   private readonly membersByNamespace = new RefIndex();
   private readonly tenants: TenantResolver;
@@ -120,6 +122,7 @@ export class Inventory {
     const previous = this.entries;
     this.entries = new Map();
     this.podsByNode.clear();
+    this.podsByUid.clear();
     this.membersByNamespace.clear();
     this.tenants.clear();
     this.malformedCount = 0;
@@ -185,6 +188,30 @@ export class Inventory {
   /** The stored object with `ref` (`Kind/namespace/name`), for receivers and tests. */
   get(ref: string): MeteredObject | undefined {
     return this.entries.get(ref)?.object;
+  }
+
+  /**
+   * The tenant of what a metric names (live attribution for the otlp and prometheus receivers): the pod by
+   * uid, else by namespace and name, with the pod rules (vCluster `managed-by`, then its namespace); a pod
+   * not (or no longer) in the inventory falls back to its namespace's tenant. Undefined when no rule names one.
+   */
+  tenantOfWorkload(q: {
+    readonly namespace?: string;
+    readonly pod?: string;
+    readonly podUid?: string;
+  }): string | undefined {
+    const byUid = q.podUid !== undefined ? this.podsByUid.get(q.podUid) : undefined;
+    const ref = byUid ?? (q.namespace !== undefined && q.pod !== undefined ? `Pod/${q.namespace}/${q.pod}` : undefined);
+    const pod = ref !== undefined ? this.entries.get(ref)?.object : undefined;
+    const namespace = pod?.namespace ?? q.namespace;
+    const object =
+      pod ??
+      (namespace !== undefined
+        ? ({ kind: 'Pod', name: '', uid: '', namespace, labels: {} } as unknown as MeteredObject)
+        : undefined);
+    if (object === undefined) return undefined;
+    const tenant = this.tenants.tenantOf(object);
+    return tenant === UNATTRIBUTED ? undefined : tenant;
   }
 
   private upsert(object: MeteredObject, at: EpochMs, knownUntil?: EpochMs): void {
@@ -255,6 +282,7 @@ export class Inventory {
     }
     const o = entry.object;
     if (o.kind === 'Pod' && o.nodeName) this.podsByNode.add(o.nodeName, entry.ref);
+    if (o.kind === 'Pod') this.podsByUid.set(o.uid, entry.ref);
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
       this.membersByNamespace.add(o.namespace ?? '', entry.ref);
     }
@@ -271,6 +299,7 @@ export class Inventory {
     if (entry.error) this.malformedCount -= 1;
     const o = entry.object;
     if (o.kind === 'Pod' && o.nodeName) this.podsByNode.remove(o.nodeName, entry.ref);
+    if (o.kind === 'Pod' && this.podsByUid.get(o.uid) === entry.ref) this.podsByUid.delete(o.uid);
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim' || o.kind === 'Service') {
       this.membersByNamespace.remove(o.namespace ?? '', entry.ref);
     }

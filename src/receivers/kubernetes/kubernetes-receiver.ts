@@ -6,6 +6,7 @@ import {
   type HoldingsReceiver,
   type Host,
   isAmountConsumer,
+  type TenantLookup,
 } from '../../component/component.js';
 import type { ObjectError } from '../../component/errors.js';
 import { Inventory, type InventoryStats } from '../../metering/attribution/index.js';
@@ -104,6 +105,14 @@ export class KubernetesReceiver implements HoldingsReceiver {
   /** True once every informer has listed once and the inventory was relisted from their caches. */
   synced(): boolean {
     return this.fullySynced;
+  }
+
+  /** Live attribution for the otlp and prometheus receivers (the same rules its holdings follow). */
+  tenantLookup(): TenantLookup {
+    return {
+      synced: () => this.fullySynced,
+      tenantOfWorkload: (q) => this.inventory.tenantOfWorkload(q),
+    };
   }
 
   async shutdown(): Promise<void> {

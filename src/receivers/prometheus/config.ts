@@ -28,6 +28,33 @@ const tenantsSchema = z.strictObject({
   node_labels: labelList()
     .default(['Hostname', 'hostname', 'node'])
     .describe('Labels holding the node name, first non-empty wins (dcgm-exporter renamed Hostname to hostname)'),
+  kubernetes: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Resolve the pod or namespace through the kubernetes receiver's live inventory first (vCluster rules, namespace labels)",
+    ),
+  pod_labels: labelList().default(['exported_pod', 'pod']).describe('Labels holding the pod name (live attribution)'),
+});
+
+/** A counter billed by its exact increases per window (token counters, request counts…). */
+const counterSchema = z.strictObject({
+  selector: selector().describe('Counter selector, e.g. vllm:prompt_tokens_total'),
+  meter: meterCode().describe('Meter code of the records (e.g. input_tokens)'),
+  unit: z.string().min(1).max(32).describe('Billed unit written into records (e.g. token)'),
+  dimensions: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower_snake_case attribute'), z.string())
+    .default({})
+    .describe('Billing attribute ← label, e.g. {model: model_name}; other labels are summed over'),
+  attributes: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower_snake_case attribute'), z.string())
+    .default({})
+    .describe('Static billing attributes, e.g. {token_type: input}'),
+  namespace_labels: labelList().default(['namespace']).describe('Labels holding the pod namespace'),
+  count_new_series_from_zero: z
+    .boolean()
+    .default(true)
+    .describe("Bill a new series' first sample from 0 (a new pod's counters start at 0)"),
 });
 
 export const prometheusReceiverConfigSchema = z
@@ -101,7 +128,21 @@ export const prometheusReceiverConfigSchema = z
       })
       .prefault({}),
   })
+  .extend({
+    counters: z
+      .array(counterSchema)
+      .default([])
+      .describe('More counters billed by exact increases (vLLM tokens…); meters declared here join the catalog'),
+  })
   .superRefine((c, ctx) => {
+    const codes = new Map<string, string>();
+    c.counters.forEach((k, i) => {
+      const prior = codes.get(k.meter);
+      if (prior !== undefined && prior !== k.unit) {
+        ctx.addIssue({ code: 'custom', path: ['counters', i, 'meter'], message: `meter ${k.meter} has two units` });
+      }
+      codes.set(k.meter, k.unit);
+    });
     if (c.staleness <= 0) ctx.addIssue({ code: 'custom', path: ['staleness'], message: 'must be > 0' });
     if (c.lookback <= 0) ctx.addIssue({ code: 'custom', path: ['lookback'], message: 'must be > 0' });
     if (c.poll_interval <= 0) ctx.addIssue({ code: 'custom', path: ['poll_interval'], message: 'must be > 0' });

@@ -5,6 +5,17 @@ import { PrometheusReceiver } from './prometheus-receiver.js';
 
 /** `receivers::prometheus`: GPU utilization, GPU energy and network egress from a Prometheus. */
 export const prometheusReceiverFactory: ReceiverFactory<PrometheusReceiverConfig> = {
+  meters: (config) =>
+    [...new Map(config.counters.map((c) => [c.meter, c])).values()].map((c) => ({
+      code: c.meter,
+      unit: c.unit,
+      baseUnit: c.unit,
+      num: 1n,
+      den: 1n,
+      attributes: [...new Set([...Object.keys(c.dimensions), ...Object.keys(c.attributes)])].sort(),
+      description: `${c.selector} (prometheus counter)`,
+      kind: 'amount' as const,
+    })),
   type: 'prometheus',
   kind: 'receiver',
   stability: 'development',

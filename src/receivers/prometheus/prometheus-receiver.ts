@@ -40,6 +40,7 @@ export class PrometheusReceiver implements HoldingsReceiver {
   private readonly api: PrometheusApi;
   private readonly collector: WindowCollector;
   private windowMs = 0;
+  private host: Host | undefined;
   private next: EpochMs | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
@@ -60,12 +61,16 @@ export class PrometheusReceiver implements HoldingsReceiver {
   ) {
     this.log = settings.logger;
     this.api = new PrometheusApi({ endpoint: config.endpoint, timeoutMs: config.timeout, headers: config.headers });
-    this.collector = new WindowCollector(config);
+    this.collector = new WindowCollector(config, () => {
+      const lookup = this.host?.tenantLookup?.();
+      return lookup ? (q) => lookup.tenantOfWorkload(q) : undefined;
+    });
   }
 
   /** Registers the watermark and starts polling; a host without a MeterProvider (tests) gets no self-metrics. */
   async start(host?: Host, options: { poll?: boolean } = {}): Promise<void> {
     const { windowMs, from } = this.consumer.registerWatermark(this.settings.id);
+    this.host = host;
     this.windowMs = windowMs;
     this.next = from;
     if (host) {
@@ -176,12 +181,14 @@ export class PrometheusReceiver implements HoldingsReceiver {
     const range = at - (window.start - this.config.lookback);
     const get = (selector: string): Promise<RawSeries[]> => this.api.rawSamples(selector, range, at);
     const { gpu_utilization: u, gpu_energy: e, network_egress: n } = this.config;
-    const [utilization, energy, egress] = await Promise.all([
+    const [utilization, energy, egress, ...counters] = await Promise.all([
       u.enabled ? get(u.selector) : undefined,
       e.enabled ? get(e.selector) : undefined,
       n.enabled ? get(n.selector) : undefined,
+      ...this.config.counters.map((c) => get(c.selector)),
     ]);
     return {
+      ...(counters.length > 0 ? { counters: counters as RawSeries[][] } : {}),
       ...(utilization ? { utilization } : {}),
       ...(energy ? { energy } : {}),
       ...(egress ? { egress } : {}),

@@ -17,7 +17,12 @@ export interface WindowSamples {
   readonly utilization?: readonly RawSeries[];
   readonly energy?: readonly RawSeries[];
   readonly egress?: readonly RawSeries[];
+  /** Per entry of `counters`, in config order. */
+  readonly counters?: ReadonlyArray<readonly RawSeries[]>;
 }
+
+/** The kubernetes receiver's live attribution: the tenant of a pod or namespace, if one is known. */
+export type LiveTenantLookup = (q: { namespace?: string; pod?: string }) => string | undefined;
 
 /** One exact amount for the usage connector: `amount / per` in the meter's base unit. */
 export interface WindowAmount {
@@ -43,7 +48,10 @@ const PERCENT_MAX: Rational = { num: 100n, den: 1n };
 export class WindowCollector {
   private readonly scale: Rational;
 
-  constructor(private readonly config: PrometheusReceiverConfig) {
+  constructor(
+    private readonly config: PrometheusReceiverConfig,
+    private readonly live: () => LiveTenantLookup | undefined = () => undefined,
+  ) {
     const [whole, frac = ''] = config.gpu_utilization.scale.split('.');
     this.scale = rational(BigInt(`${whole}${frac}`), 10n ** BigInt(frac.length));
   }
@@ -61,8 +69,14 @@ export class WindowCollector {
     if (samples.utilization) this.utilization(window, samples.utilization, reject, addTo);
     if (samples.energy) this.energy(window, samples.energy, reject, addTo);
     if (samples.egress) this.egress(window, samples.egress, reject, addTo);
+    samples.counters?.forEach((series, i) => this.counter(i, window, series, reject, addTo));
     const amounts = [...sums.values()].map(({ series, value }) => ({ series, amount: value.num, per: value.den }));
-    const all = [...(samples.utilization ?? []), ...(samples.energy ?? []), ...(samples.egress ?? [])];
+    const all = [
+      ...(samples.utilization ?? []),
+      ...(samples.energy ?? []),
+      ...(samples.egress ?? []),
+      ...(samples.counters ?? []).flat(),
+    ];
     return { amounts, lateTargets: this.lateTargets(window.end, all), rejected };
   }
 
@@ -167,6 +181,35 @@ export class WindowCollector {
     }
   }
 
+  /** A configured counter: each series' exact increases, summed per tenant and dimensions. */
+  private counter(
+    index: number,
+    window: TimeRange,
+    all: readonly RawSeries[],
+    reject: (r: RejectReason) => void,
+    addTo: (s: SeriesId, v: Rational) => void,
+  ): void {
+    const cfg = this.config.counters[index];
+    if (!cfg) return;
+    for (const s of all) {
+      const parsed: Sample<bigint>[] = [];
+      for (const { t, text } of s.samples) {
+        const p = parseCounterValue(text);
+        if (p.ok) parsed.push({ t, v: p.value });
+        else if (t > window.start && t <= window.end) reject(p.reason);
+      }
+      let sum = 0n;
+      for (const i of windowIncrements(parsed, window, cfg.count_new_series_from_zero)) sum += i.increase;
+      if (sum === 0n) continue;
+      const attributes: Record<string, string> = { ...cfg.attributes };
+      for (const [to, from] of Object.entries(cfg.dimensions)) {
+        const v = s.labels[from];
+        if (v !== undefined && v !== '') attributes[to] = v;
+      }
+      addTo({ meter: cfg.meter, tenant: this.tenantOf(s.labels, cfg.namespace_labels), attributes }, rational(sum));
+    }
+  }
+
   /** Targets with a sample in `(end − staleness, end]` and none at or after `end`. */
   private lateTargets(end: EpochMs, all: readonly RawSeries[]): string[] {
     const active = new Set<string>();
@@ -181,10 +224,19 @@ export class WindowCollector {
     return [...active].filter((t) => !done.has(t)).sort();
   }
 
-  /** Namespace map first (pods of a tenant), then the node map (dedicated nodes), else `unattributed`. */
+  /**
+   * The live inventory first (with `tenants.kubernetes`: the pod, else its namespace), then the namespace
+   * map (pods of a tenant), then the node map (dedicated nodes), else `unattributed`.
+   */
   private tenantOf(labels: Readonly<Record<string, string>>, namespaceLabels: readonly string[]): string {
-    const { namespaces, nodes } = this.config.tenants;
+    const { namespaces, nodes, kubernetes, pod_labels: podLabels } = this.config.tenants;
     const ns = firstOf(labels, namespaceLabels);
+    const lookup = kubernetes ? this.live() : undefined;
+    if (lookup && ns !== undefined) {
+      const pod = firstOf(labels, podLabels);
+      const tenant = lookup({ namespace: ns, ...(pod !== undefined ? { pod } : {}) });
+      if (tenant !== undefined) return tenant;
+    }
     if (ns !== undefined && Object.hasOwn(namespaces, ns)) return namespaces[ns] as string;
     const node = this.nodeOf(labels);
     if (node !== undefined && Object.hasOwn(nodes, node)) return nodes[node] as string;

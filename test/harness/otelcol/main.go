@@ -1,5 +1,5 @@
 // Command otelcol-meterbridge is the smallest OpenTelemetry Collector the meterbridge tests need: the otlp
-// receiver and the file exporter, nothing else. test/harness/setup-otelcol.sh builds it once.
+// receiver, the file exporter and the otlp_http exporter (which sends to meterbridge's otlp receiver), nothing else. test/harness/setup-otelcol.sh builds it once.
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
@@ -24,7 +25,7 @@ func components() (otelcol.Factories, error) {
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](fileexporter.NewFactory())
+	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](fileexporter.NewFactory(), otlphttpexporter.NewFactory())
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
@@ -35,7 +36,7 @@ func components() (otelcol.Factories, error) {
 func main() {
 	info := component.BuildInfo{
 		Command:     "otelcol-meterbridge",
-		Description: "OpenTelemetry Collector for meterbridge tests (otlp receiver, file exporter)",
+		Description: "OpenTelemetry Collector for meterbridge tests (otlp receiver, file and otlp_http exporters)",
 		Version:     "0.162.0",
 	}
 	settings := otelcol.CollectorSettings{

@@ -1,0 +1,2 @@
+export { type AttributesProcessorConfig, attributesProcessorConfigSchema } from './config.js';
+export { attributesProcessorFactory } from './factory.js';

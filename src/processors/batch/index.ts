@@ -1,0 +1,2 @@
+export { type BatchProcessorConfig, batchProcessorConfigSchema } from './config.js';
+export { batchProcessorFactory } from './factory.js';

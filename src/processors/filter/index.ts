@@ -1,0 +1,2 @@
+export { type FilterProcessorConfig, filterProcessorConfigSchema } from './config.js';
+export { filterProcessorFactory } from './factory.js';

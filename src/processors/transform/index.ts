@@ -1,0 +1,2 @@
+export { type TransformProcessorConfig, transformProcessorConfigSchema } from './config.js';
+export { transformProcessorFactory } from './factory.js';
