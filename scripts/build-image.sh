@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the repository's Dockerfile without a Docker daemon (`npm run image`), with Debian's buildah (vfs storage,
-# chroot isolation) into an OCI image layout, then runs the built image's entrypoint once, as uid 1000 on a
+# Builds the repository's Dockerfile without a Docker daemon (`npm run image`), with Debian's buildah (chroot
+# isolation; overlay storage, or MB_IMAGE_STORAGE_DRIVER=vfs where overlay mounts fail) into an OCI image layout, then runs the built image's entrypoint once, as uid 1000 on a
 # read-only root file system (scripts/image/run-image.sh): `validate` on the example config, then `demo --days 1`.
 #
 #   scripts/build-image.sh [--no-run]
@@ -19,7 +19,8 @@ log() { printf '[image] %s\n' "$*" >&2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MB_IMAGE_CACHE:-${MB_CACHE_DIR:-$HOME/.cache/meterbridge}/image}"
 export MB_IMAGE_CACHE="$CACHE"
-BUILDAH=(buildah --root "$CACHE/storage" --runroot "$CACHE/run" --storage-driver vfs)
+DRIVER="${MB_IMAGE_STORAGE_DRIVER:-overlay}"
+BUILDAH=(buildah --root "$CACHE/storage-$DRIVER" --runroot "$CACHE/run-$DRIVER" --storage-driver "$DRIVER")
 VERSION="$(node -p 'require(process.argv[1]).version' "$ROOT/package.json")"
 TAG="localhost/meterbridge:$VERSION"
 OCI="$CACHE/oci"

@@ -8,7 +8,8 @@
 #   + the `node` user and group, uid/gid 1000, home /home/node,
 #
 # laid out like the official image (/usr/local/bin/node, /usr/local/lib/node_modules/npm, npm/npx links).
-# It is committed to buildah's storage (vfs driver, under $MB_IMAGE_CACHE) as $BASE_IMAGE; nothing is pushed.
+# It is committed to buildah's storage (under $MB_IMAGE_CACHE; driver $MB_IMAGE_STORAGE_DRIVER, default overlay)
+# as $BASE_IMAGE; nothing is pushed.
 # What is pinned: the Node.js and npm versions and their registry sha512 (below), and the Debian suite
 # (bookworm). The Debian packages are the mirror's current bookworm versions on the day of the build; their
 # list (name=version) is written to $MB_IMAGE_CACHE/base/<tag>.packages for the record.
@@ -27,7 +28,8 @@ SECURITY_MIRROR="${MB_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-secur
 
 CACHE="${MB_IMAGE_CACHE:-${MB_CACHE_DIR:-$HOME/.cache/meterbridge}/image}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/meterbridge-node-base:$NODE_VERSION-$SUITE}"
-BUILDAH=(buildah --root "$CACHE/storage" --runroot "$CACHE/run" --storage-driver vfs)
+DRIVER="${MB_IMAGE_STORAGE_DRIVER:-overlay}"
+BUILDAH=(buildah --root "$CACHE/storage-$DRIVER" --runroot "$CACHE/run-$DRIVER" --storage-driver "$DRIVER")
 
 if "${BUILDAH[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
   log "base image present: $BASE_IMAGE"
