@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the repository's Dockerfile without a Docker daemon (`npm run image`), with Debian's buildah (chroot
-# isolation; overlay storage, or MB_IMAGE_STORAGE_DRIVER=vfs where overlay mounts fail) into an OCI image layout, then runs the built image's entrypoint once, as uid 1000 on a
-# read-only root file system (scripts/image/run-image.sh): `validate` on the example config, then `demo --days 1`.
+# isolation; overlay storage, or MB_IMAGE_STORAGE_DRIVER=vfs where overlay mounts fail) into an OCI image
+# layout. Then it runs the built image's entrypoint once, as uid 1000 on a read-only root file system
+# (scripts/image/smoke.sh → run-image.sh): `validate` on the example config, then `demo --days 1`.
 #
 #   scripts/build-image.sh [--no-run]
 #
@@ -10,8 +11,8 @@
 # base scripts/image/build-base.sh assembles (Debian bookworm + Node.js and npm from the npm registry). Set
 # NODE_IMAGE=node:24-bookworm-slim@sha256:… to build from the pinned image where a registry is reachable.
 # Output: the OCI layout $MB_IMAGE_CACHE/oci (tag <package version>), default cache
-# ~/.cache/meterbridge/image. Takes ~6 min the first time on 2 shared cores (base ~2 min, npm ci, tsc), less
-# afterwards (buildah --layers reuses the npm ci layer while package-lock.json is unchanged).
+# ~/.cache/meterbridge/image. Took 5 min 51 s the first time on 2 heavily shared cores (base 2 min, image 3 min,
+# run 40 s), less afterwards (buildah --layers reuses the npm ci layer while package-lock.json is unchanged).
 set -euo pipefail
 
 log() { printf '[image] %s\n' "$*" >&2; }

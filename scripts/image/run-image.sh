@@ -53,7 +53,8 @@ bundle="$CACHE/bundles/$digest"
 if [ ! -d "$bundle/rootfs" ]; then
   log "umoci unpack $image → $bundle"
   mkdir -p "$CACHE/bundles"
-  rm -rf "$bundle.tmp"
+  # One unpacked image at a time (~400 MB each): drop those of earlier builds.
+  find "$CACHE/bundles" -mindepth 1 -maxdepth 1 ! -name "$digest" -exec rm -rf {} +
   umoci unpack --image "$image" "$bundle.tmp" >/dev/null
   # Mount points a runtime would create: the secrets directory.
   mkdir -p "$bundle.tmp/rootfs/etc/meterbridge/secrets"

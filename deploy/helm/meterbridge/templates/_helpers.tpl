@@ -95,7 +95,7 @@ The pipeline config of values, with:
 {{- define "meterbridge.config" -}}
 {{- $config := deepCopy .Values.config }}
 {{- $exporters := default (dict) $config.exporters }}
-{{- if hasKey $exporters "prometheus" }}
+{{- if kindIs "map" (get $exporters "prometheus") }}
 {{- $prometheus := deepCopy (default (dict) (get $exporters "prometheus")) }}
 {{- $_ := set $prometheus "endpoint" (printf "%s:%v" .Values.health.bindAddress .Values.health.port) }}
 {{- $_ := set $exporters "prometheus" $prometheus }}
