@@ -71,7 +71,14 @@ export bundle run_dir user cwd
 exec unshare --mount --pid --fork --propagation private bash -euo pipefail -c '
   root="$run_dir/rootfs"
   mount --bind "$bundle/rootfs" "$root"
-  cp -a "$bundle/rootfs/var/lib/meterbridge" "$run_dir/state"
+  if [ -d "$bundle/rootfs/var/lib/meterbridge" ]; then
+    cp -a "$bundle/rootfs/var/lib/meterbridge" "$run_dir/state"
+  else
+    # What Docker does with a VOLUME the image does not hold: an empty directory owned by root, mode 0755.
+    echo "[image:run] the image has no /var/lib/meterbridge: mounting an empty one owned by root" >&2
+    mkdir -p "$root/var/lib/meterbridge" "$run_dir/state"
+    chown 0:0 "$run_dir/state"; chmod 0755 "$run_dir/state"
+  fi
   mount --bind "$run_dir/state" "$root/var/lib/meterbridge"
   mount -t tmpfs -o size=64m,mode=1777 tmpfs "$root/tmp"
   mount -t proc proc "$root/proc"

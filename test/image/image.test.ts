@@ -129,6 +129,48 @@ describe.skipIf(skip)(
       16 * 60_000,
     );
 
+    it('runs `run` with the relative default paths of the store, the alerts state and the file exporter', async () => {
+      // No path is set: each default is relative, and must land in the writable working dir, not in /app.
+      const config = [
+        'receivers:',
+        '  simulator: { scenario: ai-cloud, duration: 1d, speed: max, stop_when_done: true }',
+        'connectors:',
+        '  usage: { window: 1h, grace: 10s, cluster_id: image-test }',
+        'exporters:',
+        '  file: { path: records.jsonl }',
+        'extensions:',
+        '  storage: {}',
+        '  alerts: { price_book: /app/config/examples/price-book.yaml }',
+        'service:',
+        '  extensions: [storage, alerts]',
+        '  pipelines:',
+        '    metrics: { receivers: [simulator], exporters: [usage] }',
+        '    usage: { receivers: [usage], exporters: [file] }',
+      ].join('\n');
+      const res = await run(
+        [
+          'scripts/image/run-image.sh',
+          '--secret',
+          `config.yaml=${config}`,
+          IMAGE,
+          'run',
+          '-c',
+          '/etc/meterbridge/secrets/config.yaml',
+        ],
+        10 * 60_000,
+      );
+      expect(res.code, res.stderr.slice(-3000)).toBe(0);
+      const lines = (res.stdout + res.stderr)
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; path?: string; component?: string });
+      expect(lines).toContainEqual(
+        expect.objectContaining({ component: 'storage', msg: 'store created', path: './meterbridge.db' }),
+      );
+      expect(lines).toContainEqual(expect.objectContaining({ component: 'alerts', msg: 'budget alerts armed' }));
+      expect(lines.at(-1)?.msg).toBe('exiting');
+    });
+
     it('has a read-only root: a store in the home of uid 1000 (writable but for the read-only root) is refused', async () => {
       const res = await run(
         [
