@@ -309,6 +309,19 @@ describe.skipIf(skip)(k8sSuiteName('helm chart deploy/helm/meterbridge against t
     await helm(['uninstall', 'salt', '-n', relNs]);
   });
 
+  it('prints install NOTES that say how to reach the dashboard and who reaches /metrics', async () => {
+    const notes = async (...sets: string[]) =>
+      (await helm(['install', 'notes', CHART, '-n', ns, '--dry-run=server', ...sets.flatMap((x) => ['--set', x])]))
+        .stdout;
+    const loopback = await notes('dashboard.enabled=true');
+    expect(loopback).toMatch(/listens on the pod's loopback only/);
+    expect(loopback).toMatch(/port-forward deployment\/notes-meterbridge 8080/);
+    expect(loopback).toMatch(/reachable from the namespaces monitoring; nothing else reaches the pod/);
+    const bearer = await notes('dashboard.enabled=true', 'dashboard.auth.bearerTokenSecret.name=t');
+    expect(bearer).toMatch(/Dashboard \(bearer; ClusterIP only\)/);
+    expect(bearer).toMatch(/port-forward service\/notes-meterbridge-dashboard 8080/);
+  });
+
   it('scrapes with the Prometheus Operator: a ServiceMonitor on the metrics Service, or a PodMonitor', async () => {
     const monitoringNs = await freshNamespace('chart-monitoring');
     const { manifest, objects } = await renderChart('mb', ns, {
