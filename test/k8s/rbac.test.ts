@@ -18,13 +18,12 @@ import { renderChart, type RenderedObject } from './chart.js';
 
 const skip = k8sSkipReason();
 
-/** What the kubernetes receiver's informers read: get/list/watch, cluster-wide, nothing else. */
-const READ = ['get', 'list', 'watch'];
+/** What the kubernetes receiver's informers read: list and watch, cluster-wide, nothing else. */
+const READ = ['list', 'watch'];
 const ALLOWED_RESOURCES = [
   'nodes',
   'pods',
   'persistentvolumeclaims',
-  'persistentvolumes',
   'services',
   'namespaces',
   'statefulsets.apps',
@@ -41,6 +40,14 @@ const ALLOWED: string[][] = ALLOWED_RESOURCES.flatMap((r) =>
 
 /** What it must not do (a compromise of the pod must not reach secrets, write objects or escalate). */
 const DENIED: string[][] = [
+  // Least privilege: informers list and watch collections; nothing reads one object or persistent volumes.
+  ...ALLOWED_RESOURCES.flatMap((r) => [
+    ['get', r],
+    ['get', r, '-A'],
+  ]),
+  ['list', 'persistentvolumes'],
+  ['watch', 'persistentvolumes'],
+  ['get', 'persistentvolumes'],
   ['create', 'pods'],
   ['update', 'pods'],
   ['patch', 'pods'],
@@ -103,9 +110,6 @@ const DENIED: string[][] = [
   ['list', 'jobs.batch'],
   ['*', '*'],
 ];
-
-/** Granted although the receiver does not watch them yet (PV-backed storage attributes, DESIGN.md). */
-const GRANTED_AHEAD = ['persistentvolumes'];
 
 /** `group/resource` of each collection the receiver lists and watches, from its own kind specs. */
 function receiverCollections(): string[] {
@@ -181,23 +185,21 @@ describe.skipIf(skip)(k8sSuiteName("the chart's RBAC allows exactly what the rec
     user = `system:serviceaccount:${ns}:${sa}`;
   });
 
-  it("grants get/list/watch on exactly the collections the receiver's informers use", async () => {
+  it("grants list/watch on exactly the collections the receiver's informers use, and nothing more", async () => {
     const { objects } = await renderChart(ns, ns);
     const granted = grantedCollections(objects.find((o) => o.kind === 'ClusterRole')!);
     const watched = receiverCollections();
-    for (const c of watched) expect(granted.get(c), c).toEqual(['get', 'list', 'watch']);
-    const extra = [...granted.keys()].filter((c) => !watched.includes(c));
-    expect(extra).toEqual(GRANTED_AHEAD.map((r) => `/${r}`));
-    expect([...granted.values()].every((v) => v.join() === 'get,list,watch')).toBe(true);
+    expect([...granted.keys()].sort()).toEqual([...watched].sort());
+    for (const c of watched) expect(granted.get(c), c).toEqual(['list', 'watch']);
   });
 
-  it('allows get/list/watch on every resource the receiver reads', async () => {
+  it('allows list/watch on every resource the receiver reads', async () => {
     const answers = await pool(ALLOWED, 4, canI);
     const wrong = ALLOWED.filter((_, i) => answers[i] !== 'yes').map((c) => c.join(' '));
     expect(wrong).toEqual([]);
   });
 
-  it('denies writes, secrets, configmaps, subresources, impersonation and escalation', async () => {
+  it('denies get, persistentvolumes, writes, secrets, configmaps, subresources, impersonation and escalation', async () => {
     const answers = await pool(DENIED, 4, canI);
     const wrong = DENIED.filter((_, i) => answers[i] !== 'no').map((c) => c.join(' '));
     expect(wrong).toEqual([]);

@@ -153,7 +153,7 @@ describe.skipIf(skip)(k8sSuiteName('kubernetes receiver against kube-apiserver',
     await k8sCluster();
     nsA = await freshNamespace('recv-va');
     nsB = await freshNamespace('recv-nb', { 'billing.example.com/tenant': tB });
-    // The chart's ClusterRole (deploy/helm/meterbridge/templates/clusterrole.yaml): get/list/watch only.
+    // The chart's ClusterRole (deploy/helm/meterbridge/templates/clusterrole.yaml): list/watch only.
     await applyYaml(`
 apiVersion: v1
 kind: ServiceAccount
@@ -164,14 +164,14 @@ kind: ClusterRole
 metadata: { name: meterbridge-recv-${id} }
 rules:
   - apiGroups: [""]
-    resources: [nodes, pods, persistentvolumeclaims, persistentvolumes, services, namespaces]
-    verbs: [get, list, watch]
+    resources: [nodes, pods, persistentvolumeclaims, services, namespaces]
+    verbs: [list, watch]
   - apiGroups: [apps]
     resources: [statefulsets, deployments]
-    verbs: [get, list, watch]
+    verbs: [list, watch]
   - apiGroups: [management.loft.sh]
     resources: [virtualclusterinstances]
-    verbs: [get, list, watch]
+    verbs: [list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

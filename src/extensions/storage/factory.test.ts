@@ -42,6 +42,26 @@ describe('storageFactory', () => {
     }
   });
 
+  it('says in one info line, with the path, when it created the store from nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-ext-'));
+    try {
+      const lines: { msg: string; path?: string; level: number }[] = [];
+      const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const config = storageFactory.configSchema.parse({ path: join(dir, 'state.db') });
+      for (let i = 0; i < 2; i++) {
+        const ext = storageFactory.createExtension({ id: 'storage', logger: capture }, config);
+        await ext.start({} as Host);
+        await ext.shutdown();
+      }
+      const opens = lines.filter((l) => /store/.test(l.msg) && l.path === config.path);
+      expect(opens.map((l) => l.msg)).toEqual(['store created', 'state store opened']);
+      expect(opens[0]!.level).toBe(30);
+      expect(lines.filter((l) => l.msg === 'store created')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('shuts down without start', async () => {
     const ext = storageFactory.createExtension({ id: 'storage', logger }, storageFactory.configSchema.parse({}));
     await expect(ext.shutdown()).resolves.toBeUndefined();

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Component, ComponentSettings, ExtensionFactory } from '../../component/component.js';
 import { StorageError } from '../../component/errors.js';
 import { type StorageConfig, storageConfigSchema } from './config.js';
@@ -32,8 +33,13 @@ class StorageExtension implements Component {
   async start(): Promise<void> {
     if (this.opened) return;
     // The one writer of this store (writer-lock.ts): a second `run` on the same file is refused here.
+    // A store made from nothing (first start, or a lost volume: the outbox and open states start empty) says so.
+    const created = this.config.path !== ':memory:' && !existsSync(this.config.path);
     this.opened = SqliteUsageStore.open(this.config.path, { writer: true });
-    this.settings.logger.info({ path: this.config.path, retentionMs: this.config.retention }, 'state store opened');
+    this.settings.logger.info(
+      { path: this.config.path, retentionMs: this.config.retention },
+      created ? 'store created' : 'state store opened',
+    );
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), Math.min(HOUR, Math.max(1000, this.config.retention)));
     this.pruneTimer.unref();

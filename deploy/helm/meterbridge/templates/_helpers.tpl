@@ -51,22 +51,74 @@ app.kubernetes.io/component: metering
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
-{{/* Whether the dashboard port is open (containerPort, Service, NetworkPolicy): the extension or the Service alone. */}}
-{{- define "meterbridge.dashboardPort" -}}
-{{- if or .Values.dashboard.enabled .Values.service.dashboard.enabled }}true{{ end }}
+{{/* The dashboard's authentication from values: "bearer", "basic", "none" (allowUnauthenticated) or "" (loopback only). */}}
+{{- define "meterbridge.dashboardAuth" -}}
+{{- $auth := .Values.dashboard.auth }}
+{{- if and $auth.bearerTokenSecret.name $auth.basic.username }}
+{{- fail "dashboard.auth: set bearerTokenSecret or basic, not both" }}
+{{- else if $auth.bearerTokenSecret.name }}bearer
+{{- else if $auth.basic.username }}
+{{- if not $auth.basic.passwordSecret.name }}
+{{- fail "dashboard.auth.basic.username needs dashboard.auth.basic.passwordSecret.name" }}
+{{- end }}basic
+{{- else if .Values.dashboard.allowUnauthenticated }}none
+{{- end }}
 {{- end }}
 
 {{/*
-The pipeline config of values, plus, with dashboard.enabled, the dashboard extension on 0.0.0.0:<port> (its
-settings from dashboard.config over any written in config.extensions.dashboard) listed in service.extensions.
+Whether the dashboard port is open to the pod network (containerPort, Service, NetworkPolicy): the extension with
+authentication (or allowUnauthenticated), or the Service alone for an extension written by hand.
+*/}}
+{{- define "meterbridge.dashboardPort" -}}
+{{- if or (and .Values.dashboard.enabled (include "meterbridge.dashboardAuth" .)) .Values.service.dashboard.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Where the dashboard's credentials Secret is mounted. */}}
+{{- define "meterbridge.dashboardAuthDir" -}}/etc/meterbridge/dashboard-auth{{- end }}
+
+{{/* The Secret holding the dashboard's credential ("" without one). */}}
+{{- define "meterbridge.dashboardAuthSecret" -}}
+{{- $mode := include "meterbridge.dashboardAuth" . }}
+{{- if eq $mode "bearer" }}{{ .Values.dashboard.auth.bearerTokenSecret.name }}
+{{- else if eq $mode "basic" }}{{ .Values.dashboard.auth.basic.passwordSecret.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The pipeline config of values, with:
+- the prometheus exporter (/metrics, /healthz, /readyz) on <health.bindAddress>:<health.port>, whatever the
+  code's default address is;
+- with dashboard.enabled, the dashboard extension (its settings from dashboard.config over any written in
+  config.extensions.dashboard) listed in service.extensions: on 0.0.0.0:<port> with the configured auth (or
+  allow_unauthenticated_non_loopback when dashboard.allowUnauthenticated), else on 127.0.0.1:<port>.
 */}}
 {{- define "meterbridge.config" -}}
 {{- $config := deepCopy .Values.config }}
+{{- $exporters := default (dict) $config.exporters }}
+{{- if kindIs "map" (get $exporters "prometheus") }}
+{{- $prometheus := deepCopy (default (dict) (get $exporters "prometheus")) }}
+{{- $_ := set $prometheus "endpoint" (printf "%s:%v" .Values.health.bindAddress .Values.health.port) }}
+{{- $_ := set $exporters "prometheus" $prometheus }}
+{{- $_ := set $config "exporters" $exporters }}
+{{- end }}
 {{- if .Values.dashboard.enabled }}
 {{- $extensions := default (dict) $config.extensions }}
-{{- $endpoint := dict "endpoint" (printf "0.0.0.0:%v" .Values.service.dashboard.port) }}
+{{- $mode := include "meterbridge.dashboardAuth" . }}
+{{- $dir := include "meterbridge.dashboardAuthDir" . }}
+{{- $chart := dict "endpoint" (printf "127.0.0.1:%v" .Values.service.dashboard.port) }}
+{{- if $mode }}
+{{- $_ := set $chart "endpoint" (printf "0.0.0.0:%v" .Values.service.dashboard.port) }}
+{{- end }}
+{{- if eq $mode "bearer" }}
+{{- $_ := set $chart "auth" (dict "bearer_token_file" (printf "%s/%s" $dir .Values.dashboard.auth.bearerTokenSecret.key)) }}
+{{- else if eq $mode "basic" }}
+{{- $basic := dict "username" .Values.dashboard.auth.basic.username "password_file" (printf "%s/%s" $dir .Values.dashboard.auth.basic.passwordSecret.key) }}
+{{- $_ := set $chart "auth" (dict "basic" $basic) }}
+{{- else if eq $mode "none" }}
+{{- $_ := set $chart "allow_unauthenticated_non_loopback" true }}
+{{- end }}
 {{- $written := deepCopy (default (dict) (get $extensions "dashboard")) }}
-{{- $_ := set $extensions "dashboard" (mergeOverwrite $written (deepCopy .Values.dashboard.config) $endpoint) }}
+{{- $_ := set $extensions "dashboard" (mergeOverwrite $written (deepCopy .Values.dashboard.config) $chart) }}
 {{- $_ := set $config "extensions" $extensions }}
 {{- $service := default (dict) $config.service }}
 {{- $list := default (list) $service.extensions }}
@@ -76,4 +128,29 @@ settings from dashboard.config over any written in config.extensions.dashboard) 
 {{- $_ := set $config "service" $service }}
 {{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+The pod's `checksum/secret`: sha256 of a salt and the chart's Secret values, so a change rolls the pod while the
+annotation says nothing about the values to whoever reads Pods. The salt: secrets.checksumSalt, else the one
+the chart's Secret already carries (lookup), else a new random one (kept on the Secret, see secret.yaml).
+*/}}
+{{- define "meterbridge.secretSalt" -}}
+{{- if .Values.secrets.checksumSalt }}{{ .Values.secrets.checksumSalt }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "meterbridge.apiKeysSecretName" .) }}
+{{- $salt := "" }}
+{{- if $existing }}{{ $salt = index (default (dict) $existing.metadata.annotations) "meterbridge/checksum-salt" | default "" }}{{ end }}
+{{- if not $salt }}
+{{- if not .Values.secrets._generatedSalt }}{{ $_ := set .Values.secrets "_generatedSalt" (randAlphaNum 32) }}{{ end }}
+{{- $salt = .Values.secrets._generatedSalt }}
+{{- end }}
+{{- $salt }}
+{{- end }}
+{{- end }}
+
+{{- define "meterbridge.secretChecksum" -}}
+{{- $values := list }}
+{{- range $name, $value := .Values.secrets.create }}{{ $values = append $values (printf "%s=%s" $name (toString $value)) }}{{ end }}
+{{- printf "%s\n%s" (include "meterbridge.secretSalt" .) (join "\n" $values) | sha256sum }}
 {{- end }}
