@@ -4,6 +4,7 @@ import { usageConnectorFactory } from '../connectors/usage/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { lagoExporterFactory } from '../exporters/lago/factory.js';
 import { httpExporterFactory } from '../exporters/http/factory.js';
+import { kafkaExporterFactory } from '../exporters/kafka/factory.js';
 import { metronomeExporterFactory } from '../exporters/metronome/factory.js';
 import { openMeterExporterFactory } from '../exporters/openmeter/factory.js';
 import { stripeExporterFactory } from '../exporters/stripe/factory.js';
@@ -39,6 +40,7 @@ export function defaultRegistry(): Registry {
     .register(httpExporterFactory)
     .register(stripeExporterFactory)
     .register(metronomeExporterFactory)
+    .register(kafkaExporterFactory)
     .register(otlpHttpExporterFactory, { deprecatedAliases: OTLP_HTTP_DEPRECATED_ALIASES })
     .register(prometheusExporterFactory)
     .register(storageFactory)

@@ -6,7 +6,7 @@ import { BIN } from '../support/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-const FLOOR = /^>=(\d+\.\d+\.\d+)$/.exec(pkg.engines.node)?.[1];
+const FLOOR = /^\^(\d+\.\d+\.\d+) \|\| >=24\.6\.0$/.exec(pkg.engines.node)?.[1];
 
 /** The Debian `node` of this machine (20), older than the floor; any other old Node can be named by MB_OLD_NODE. */
 const OLD_NODE = process.env.MB_OLD_NODE ?? '/usr/bin/node';
