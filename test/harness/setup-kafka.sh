@@ -20,12 +20,21 @@ if [ -f "$CACHE_DIR/lib/.complete" ]; then
   log "Kafka broker present: $CACHE_DIR/lib"
   exit 0
 fi
-for tool in java mvn; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    log "no $tool: install Java >= 17 and Maven (Debian packages openjdk-17-jre-headless, maven) to run the broker"
-    exit 1
+if ! command -v java >/dev/null 2>&1; then
+  log "no java: install Java >= 17 (Debian package openjdk-17-jre-headless) to run the broker"
+  exit 1
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else
+      log "not root and no sudo: install the Debian package 'maven' by hand"; exit 1
+    fi
   fi
-done
+  log "installing the Debian package maven (resolves the broker's jars from Maven Central)"
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends maven >&2
+fi
 
 mkdir -p "$CACHE_DIR"
 log "resolving Kafka $KAFKA_VERSION from Maven Central into $CACHE_DIR/lib"

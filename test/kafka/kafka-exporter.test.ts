@@ -106,7 +106,13 @@ describe.skipIf(skipReason !== '')(`kafka exporter against a real broker ${skipR
       const window = Array.from({ length: TENANTS }, (_, t) =>
         makeRecord({ windowStart, tenant: `tenant-${t}`, nanos: BigInt(w * 1000 + t + 1) * 1_000_000n }),
       );
-      store.commitWindow({ windowStart, windowEnd: windowStart + MINUTE, records: window, openStates: [], residues: [] });
+      store.commitWindow({
+        windowStart,
+        windowEnd: windowStart + MINUTE,
+        records: window,
+        openStates: [],
+        residues: [],
+      });
       records.push(...window);
     }
     const exporter = new KafkaExporter(

@@ -65,7 +65,11 @@ export const kafkaExporterConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if ((c.tls.cert_file === undefined) !== (c.tls.key_file === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['tls', 'cert_file'], message: 'set both cert_file and key_file, or neither' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'cert_file'],
+        message: 'set both cert_file and key_file, or neither',
+      });
     }
   });
 

@@ -6,6 +6,7 @@ import { KafkaExporter } from './kafka-exporter.js';
 /** The `kafka` usage exporter. */
 export const kafkaExporterFactory: UsageExporterFactory<KafkaExporterConfig> = {
   type: 'kafka',
+  stability: 'development',
   kind: 'exporter',
   signal: 'usage',
   configSchema: kafkaExporterConfigSchema,

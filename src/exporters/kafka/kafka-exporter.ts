@@ -24,6 +24,12 @@ const MAX_BATCH = 1000;
  */
 export class KafkaExporter implements UsageExporter {
   readonly maxBatchSize = MAX_BATCH;
+  /**
+   * Keyed by tenant, one tenant's records must reach its partition in outbox order, also across a failed
+   * request: one request at a time, a failed one retried before any later record (`sending_queue` is then
+   * ignored). Unkeyed (`partition_key: none`) order is not promised and requests go in parallel.
+   */
+  readonly inOrder: boolean;
   private readonly config: KafkaExporterConfig;
   private readonly logger: Logger;
   private producer: Producer<string, string, string, string> | undefined;
@@ -31,6 +37,7 @@ export class KafkaExporter implements UsageExporter {
   constructor(config: KafkaExporterConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
+    this.inOrder = config.partition_key === 'tenant';
   }
 
   async push(records: readonly UsageRecord[], signal: AbortSignal): Promise<void> {
