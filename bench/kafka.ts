@@ -59,7 +59,7 @@ async function drain(id: string, exporter: UsageExporter): Promise<{ perSecond: 
     id,
     exporter,
     store,
-    config: deliveryConfigSchema.parse({ timeout: '30s', batch: { max_records: 1000 } }),
+    config: deliveryConfigSchema.parse({ timeout: '30s' }),
     logger,
     fromStart: true,
     pollIntervalMs: 20,

@@ -14,8 +14,13 @@ import type { KafkaExporterConfig } from './config.js';
  */
 const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
-/** Records per produce request: one window of a large cluster in a few requests, well under 1 MiB compressed. */
-const MAX_BATCH = 1000;
+/**
+ * Records per produce request. A usage record is about 600 bytes as a message; the broker refuses a partition's
+ * batch over `message.max.bytes` (default 1 MiB) after compression. Uncompressed, 1,000 records stay under it;
+ * compressed (about 15:1 on these messages), 5,000 do, and the larger request halves the round trips.
+ */
+const MAX_BATCH_PLAIN = 1000;
+const MAX_BATCH_COMPRESSED = 5000;
 
 /**
  * Sends usage records to a Kafka topic with the idempotent producer: acks=all, one request in flight per
@@ -23,7 +28,7 @@ const MAX_BATCH = 1000;
  * `push` resolves only once the broker acknowledged every record (then the outbox cursor advances).
  */
 export class KafkaExporter implements UsageExporter {
-  readonly maxBatchSize = MAX_BATCH;
+  readonly maxBatchSize: number;
   /**
    * Keyed by tenant, one tenant's records must reach its partition in outbox order, also across a failed
    * request: one request at a time, a failed one retried before any later record (`sending_queue` is then
@@ -38,6 +43,7 @@ export class KafkaExporter implements UsageExporter {
     this.config = config;
     this.logger = logger;
     this.inOrder = config.partition_key === 'tenant';
+    this.maxBatchSize = config.compression === 'none' ? MAX_BATCH_PLAIN : MAX_BATCH_COMPRESSED;
   }
 
   async push(records: readonly UsageRecord[], signal: AbortSignal): Promise<void> {
