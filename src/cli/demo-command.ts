@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { loadConfigString } from '../config/load-config.js';
 import { parseDuration } from '../config/duration.js';
-import { parseEndpoint } from '../extensions/dashboard/config.js';
+import { parseEndpoint } from '../config/endpoint.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
 import { loadPriceBook, PriceBookError } from '../report/load-price-book.js';
 import { MeterCatalog } from '../metering/meters.js';

@@ -1,4 +1,4 @@
-import { parseEndpoint } from '../extensions/dashboard/config.js';
+import { parseEndpoint } from '../config/endpoint.js';
 import { DashboardServer } from '../extensions/dashboard/dashboard-server.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
 import { loadPriceBook } from '../report/load-price-book.js';

@@ -1,5 +1,6 @@
 export { formatPath, type PathSegment, TOP_LEVEL } from './config-path.js';
 export { duration, formatDuration, parseDuration } from './duration.js';
+export { endpointSchema, isLoopback, parseEndpoint, tryParseEndpoint } from './endpoint.js';
 export { formatJsonSchema, generateJsonSchema, type JsonSchema } from './generate-json-schema.js';
 export {
   type LoadOptions,

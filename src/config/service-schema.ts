@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { endpointSchema } from './endpoint.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The Collector's `service::telemetry::metrics::level`; meterbridge serves the same families at every level but `none`. */
 export const TELEMETRY_METRICS_LEVELS = ['none', 'basic', 'normal', 'detailed'] as const;
-
-const ADDRESS = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
 
 const ids = z.array(z.string()).default([]);
 
@@ -46,11 +45,7 @@ export const serviceSchema = z.strictObject({
         .strictObject({
           level: z.enum(TELEMETRY_METRICS_LEVELS).default('normal'),
           /** Loopback by default, like the Collector's `localhost:8888`. */
-          address: z
-            .string()
-            .regex(ADDRESS, 'must be host:port, e.g. 127.0.0.1:8888 or 0.0.0.0:8888')
-            .refine((s) => Number(ADDRESS.exec(s)?.[3] ?? 0) <= 65_535, 'port must be 0-65535')
-            .default('127.0.0.1:8888'),
+          address: endpointSchema('127.0.0.1:8888 or 0.0.0.0:8888').default('127.0.0.1:8888'),
         })
         .optional(),
     })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateComponentConfig } from '../../config/validate-components.js';
 import { defaultRegistry } from '../../service/default-registry.js';
-import { parseEndpoint } from './config.js';
+import { parseEndpoint } from '../../config/endpoint.js';
 
 function check(config: unknown) {
   const r = validateComponentConfig(defaultRegistry(), 'exporter', 'prometheus', config);

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-
-const ENDPOINT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+import { endpointSchema } from '../../config/endpoint.js';
 
 /** `exporters::prometheus`: `/metrics`, `/healthz` and `/readyz` on one port. */
 export const prometheusExporterConfigSchema = z.strictObject({
@@ -9,11 +8,7 @@ export const prometheusExporterConfigSchema = z.strictObject({
    * errors. In a pod set `0.0.0.0:8888` (the Helm chart does) so that probes and Prometheus reach it, with a
    * NetworkPolicy limiting who may.
    */
-  endpoint: z
-    .string()
-    .regex(ENDPOINT, 'must be host:port, e.g. 0.0.0.0:8888, 127.0.0.1:0 or [::]:8888')
-    .refine((s) => Number(ENDPOINT.exec(s)?.[3]) <= 65_535, 'port must be 0-65535')
-    .default('127.0.0.1:8888'),
+  endpoint: endpointSchema('0.0.0.0:8888, 127.0.0.1:0 or [::]:8888').default('127.0.0.1:8888'),
   /** What `/readyz` requires besides an open store, a running service and synced receivers. */
   readiness: z
     .strictObject({
@@ -26,10 +21,3 @@ export const prometheusExporterConfigSchema = z.strictObject({
 });
 
 export type PrometheusExporterConfig = z.output<typeof prometheusExporterConfigSchema>;
-
-/** `0.0.0.0:8888` → `{ host: '0.0.0.0', port: 8888 }`; `[::]:8888` → `{ host: '::', port: 8888 }`. */
-export function parseEndpoint(endpoint: string): { host: string; port: number } {
-  const m = ENDPOINT.exec(endpoint);
-  if (!m) throw new Error(`"${endpoint}" is not host:port`);
-  return { host: (m[1] ?? m[2]) as string, port: Number(m[3]) };
-}

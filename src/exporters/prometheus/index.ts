@@ -1,4 +1,4 @@
-export { parseEndpoint, type PrometheusExporterConfig, prometheusExporterConfigSchema } from './config.js';
+export { type PrometheusExporterConfig, prometheusExporterConfigSchema } from './config.js';
 export { prometheusExporterFactory } from './factory.js';
 export { registerHealthMetrics } from './health-metrics.js';
 export { PrometheusMetricsExporter } from './prometheus-exporter.js';

@@ -4,9 +4,9 @@ import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import type { ComponentSettings, Host, MetricsExporter, Readiness } from '../../component/component.js';
-import { MeterbridgeError } from '../../component/errors.js';
+import { listenOn } from '../../component/listen.js';
 import { exposeUsage } from '../../telemetry/exposed-usage.js';
-import { parseEndpoint, type PrometheusExporterConfig } from './config.js';
+import type { PrometheusExporterConfig } from './config.js';
 import { registerHealthMetrics } from './health-metrics.js';
 import { PrometheusReader } from './prometheus-reader.js';
 import { judgeReadiness } from './readiness-report.js';
@@ -47,7 +47,6 @@ export class PrometheusMetricsExporter implements MetricsExporter {
     // /healthz reads no store: the outbox's counts are /readyz's business.
     this.state = () => (host.serviceFacts ? host.serviceFacts().state : host.readiness().state);
     this.removeHealthMetrics = registerHealthMetrics(host.meterProvider(), this.readiness);
-    const { host: address, port } = parseEndpoint(this.config.endpoint);
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err, path: req.url }, 'request failed');
@@ -55,17 +54,7 @@ export class PrometheusMetricsExporter implements MetricsExporter {
         res.end('internal error\n');
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(
-          new MeterbridgeError('MB_METRICS_EXPORTER', `cannot listen on ${this.config.endpoint}: ${err.message}`, {
-            cause: err,
-          }),
-        ),
-      );
-      server.listen(port, address, () => resolve());
-    });
-    server.on('error', (err) => this.log.error({ err }, 'metrics server error'));
+    await listenOn(server, this.config.endpoint, 'MB_METRICS_EXPORTER', this.log);
     this.server = server;
     const bound = this.address();
     this.log.info({ host: bound?.host, port: bound?.port }, 'serving /metrics, /healthz and /readyz');

@@ -1,20 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
-
-/** `host:port`, IPv4 or a name (`127.0.0.1:8080`, `0.0.0.0:8080`, `localhost:0`); port 0 picks a free one. */
-const ENDPOINT = /^(?<host>[A-Za-z0-9.-]+):(?<port>\d{1,5})$/;
-
-/** Splits a validated endpoint. */
-export function parseEndpoint(endpoint: string): { host: string; port: number } {
-  const m = ENDPOINT.exec(endpoint);
-  if (!m?.groups) throw new RangeError(`"${endpoint}" is not host:port`);
-  return { host: m.groups.host as string, port: Number(m.groups.port) };
-}
-
-/** True for an address only this machine reaches: `localhost`, `127.0.0.0/8`, `::1`. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+import { endpointSchema, isLoopback, tryParseEndpoint } from '../../config/endpoint.js';
 
 const secret = z.string().min(1);
 
@@ -59,11 +45,7 @@ export type DashboardAuthConfig = z.output<typeof authSchema>;
 export const dashboardConfigSchema = z
   .strictObject({
     /** Address to listen on. Loopback by default; another address needs `auth` (or an explicit opt-out). */
-    endpoint: z
-      .string()
-      .regex(ENDPOINT, { error: 'must be host:port, e.g. 127.0.0.1:8080' })
-      .refine((s) => Number(ENDPOINT.exec(s)?.groups?.port ?? 0) <= 65_535, { error: 'port must be at most 65535' })
-      .default('127.0.0.1:8080'),
+    endpoint: endpointSchema('127.0.0.1:8080').default('127.0.0.1:8080'),
     /** Optional bearer token and/or basic credentials every request must carry. */
     auth: authSchema.optional(),
     /** Serve a non-loopback `endpoint` without `auth` (only behind an authenticating proxy or a NetworkPolicy). */
@@ -86,7 +68,7 @@ export const dashboardConfigSchema = z
     thresholds_percent: z.array(z.int().min(1).max(1000)).min(1).default([50, 80, 100]),
   })
   .superRefine((c, ctx) => {
-    const host = ENDPOINT.exec(c.endpoint)?.groups?.host;
+    const host = tryParseEndpoint(c.endpoint)?.host;
     if (host !== undefined && !isLoopback(host) && c.auth === undefined && !c.allow_unauthenticated_non_loopback)
       ctx.addIssue({
         code: 'custom',

@@ -7,7 +7,7 @@ import type { Readiness } from '../../component/component.js';
 import { MeterbridgeError } from '../../component/errors.js';
 import type { PriceBook } from '../../report/price-book-schema.js';
 import type { UsageStore } from '../storage/usage-store.js';
-import { isLoopback } from './config.js';
+import { isLoopback } from '../../config/endpoint.js';
 import { answerQuery, type DashboardQuery, storeQuerySource } from './dashboard-query.js';
 import type { ViewOptions } from './queries.js';
 import { InlineQueries, QueryError, QueryPool, type QueryRunner } from './query-pool.js';

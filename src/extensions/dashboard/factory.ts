@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Component, ComponentSettings, ExtensionFactory, Host } from '../../component/component.js';
 import { MeterbridgeError } from '../../component/errors.js';
 import { loadPriceBook } from '../../report/load-price-book.js';
-import { type DashboardAuthConfig, type DashboardConfig, dashboardConfigSchema, parseEndpoint } from './config.js';
+import { parseEndpoint } from '../../config/endpoint.js';
+import { type DashboardAuthConfig, type DashboardConfig, dashboardConfigSchema } from './config.js';
 import { DashboardServer } from './dashboard-server.js';
 import type { DashboardCredentials } from './request-guard.js';
 

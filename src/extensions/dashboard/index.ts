@@ -1,10 +1,4 @@
-export {
-  type DashboardAuthConfig,
-  type DashboardConfig,
-  dashboardConfigSchema,
-  isLoopback,
-  parseEndpoint,
-} from './config.js';
+export { type DashboardAuthConfig, type DashboardConfig, dashboardConfigSchema } from './config.js';
 export { answerQuery, type DashboardQuery, type QuerySource, storeQuerySource } from './dashboard-query.js';
 export {
   type DashboardQueryLimits,

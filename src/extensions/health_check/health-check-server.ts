@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Component, ComponentSettings, Host } from '../../component/component.js';
-import { MeterbridgeError } from '../../component/errors.js';
-import { type HealthCheckConfig, parseEndpoint } from './config.js';
+import { listenOn } from '../../component/listen.js';
+import type { HealthCheckConfig } from './config.js';
 
 /**
  * The `health_check` extension: `GET <path>` answers 200 while the service runs and 503 otherwise (starting,
@@ -27,19 +27,8 @@ export class HealthCheckServer implements Component {
   async start(host: Host): Promise<void> {
     if (this.server) return;
     this.state = () => host.readiness().state;
-    const { host: address, port } = parseEndpoint(this.config.endpoint);
     const server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(
-          new MeterbridgeError('MB_HEALTH_CHECK', `cannot listen on ${this.config.endpoint}: ${err.message}`, {
-            cause: err,
-          }),
-        ),
-      );
-      server.listen(port, address, () => resolve());
-    });
-    server.on('error', (err) => this.log.error({ err }, 'health check server error'));
+    await listenOn(server, this.config.endpoint, 'MB_HEALTH_CHECK', this.log);
     this.server = server;
     this.log.info({ ...this.address(), path: this.config.path }, 'health check listening');
   }

@@ -226,12 +226,7 @@ export class TenantCluster {
           },
           onObjectError: this.options.onObjectError,
           logger: this.log.child({ tenant: this.tenant }),
-          pageSize: s.pageSize,
-          watchTimeoutMs: s.watchTimeoutMs,
-          idleTimeoutMs: s.idleTimeoutMs,
-          backoff: s.backoff,
-          now: s.now,
-          ...(s.random ? { random: s.random } : {}),
+          ...s, // page size, timeouts, backoff, clock
         }),
       );
     }

@@ -120,12 +120,7 @@ export class TenantClusters {
         listener: { listed: () => this.kick(), changed: () => this.kick() },
         onObjectError: this.options.onObjectError,
         logger: this.log,
-        pageSize: s.pageSize,
-        watchTimeoutMs: s.watchTimeoutMs,
-        idleTimeoutMs: s.idleTimeoutMs,
-        backoff: s.backoff,
-        now: s.now,
-        ...(s.random ? { random: s.random } : {}),
+        ...s, // page size, timeouts, backoff, clock
       });
       this.secrets.start();
     }
@@ -156,12 +151,7 @@ export class TenantClusters {
         listener: { listed: () => this.kick(), changed: () => this.kick() },
         onObjectError: this.options.onObjectError,
         logger: this.log,
-        pageSize: s.pageSize,
-        watchTimeoutMs: s.watchTimeoutMs,
-        idleTimeoutMs: s.idleTimeoutMs,
-        backoff: s.backoff,
-        now: s.now,
-        ...(s.random ? { random: s.random } : {}),
+        ...s, // page size, timeouts, backoff, clock
       });
       this.claims = informer;
       informer.start();
