@@ -208,6 +208,37 @@
       t.append(el('tr', {}, [el('td', { text: 'no exporter registered', colspan: '5' })]));
   }
 
+  /** Receivers' sync and, for tenant clusters, the ones not synced (unreachable, refused, missing). */
+  function renderReceivers(data) {
+    const t = $('receivers');
+    t.replaceChildren(
+      el(
+        'tr',
+        {},
+        ['receiver', 'synced', 'tenant clusters'].map((h) => el('th', { text: h })),
+      ),
+    );
+    for (const r of data.receivers || []) {
+      const clusters = r.detail && r.detail.tenant_clusters;
+      const degraded = clusters ? clusters.degraded : [];
+      const text = clusters
+        ? `${clusters.synced} synced` +
+          (degraded.length > 0
+            ? `; not synced: ${degraded.map((d) => `${d.tenant} (${d.state}${d.error ? `: ${d.error}` : ''})`).join(', ')}`
+            : '')
+        : '—';
+      t.append(
+        el('tr', { 'data-testid': 'receiver-row', 'data-receiver': r.id }, [
+          el('td', { text: r.id }),
+          el('td', { class: r.synced ? 'ok' : 'bad', text: r.synced ? 'yes' : 'no' }),
+          el('td', { class: degraded.length > 0 ? 'bad' : '', text }),
+        ]),
+      );
+    }
+    if (!data.receivers || data.receivers.length === 0)
+      t.append(el('tr', {}, [el('td', { text: 'no receiver running (a stored run is shown)', colspan: '3' })]));
+  }
+
   async function get(path) {
     const res = await fetch(path, { cache: 'no-store' });
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
@@ -226,6 +257,7 @@
       renderChart(gpu);
       renderUnattributed(unattributed);
       renderDelivery(delivery);
+      renderReceivers(delivery);
       document.body.dataset.loaded = String(Number(document.body.dataset.loaded || '0') + 1);
     } catch (err) {
       $('status').textContent = `refresh failed: ${err.message}`;
