@@ -45,7 +45,7 @@ WORKDIR /var/lib/meterbridge
 # sets readOnlyRootFilesystem and mounts an emptyDir at /tmp).
 USER 1000:1000
 VOLUME ["/var/lib/meterbridge"]
-EXPOSE 8888 9464
+EXPOSE 8888
 # Heap flags measured by `npm run bench:scale` (docs/benchmarks.md): a smaller young generation and an old
 # generation grown to 1.3 × the live heap keep RSS under 400 MB at 100k pods (652 MB without), window close
 # p50 unchanged.
