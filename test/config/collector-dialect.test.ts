@@ -31,6 +31,37 @@ const issuesOf = (text: string) => {
 };
 
 describe('the Collector dialect', () => {
+  it('validates the config of issue 15 that failed with six errors: batch, retry and queue keys, health_check, telemetry', () => {
+    const text = `
+receivers:
+  simulator: { scenario: ai-cloud, duration: 1h, speed: max }
+processors:
+  batch: { timeout: 5s, send_batch_size: 8192 }
+connectors:
+  usage: {}
+exporters:
+  http/billing:
+    endpoint: https://billing.example.com/events
+    retry_on_failure: { enabled: true, initial_interval: 5s, max_interval: 30s, randomization_factor: 0.5, max_elapsed_time: 0s }
+    sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000 }
+extensions:
+  storage: { path: ./state.db }
+  health_check: { endpoint: 127.0.0.1:13133 }
+service:
+  extensions: [storage, health_check]
+  telemetry:
+    metrics: { level: detailed, address: 127.0.0.1:8888 }
+  pipelines:
+    metrics: { receivers: [simulator], processors: [batch], exporters: [usage] }
+    usage: { receivers: [usage], exporters: [http/billing] }
+`;
+    expect(issuesOf(text)).toEqual([]);
+    // max_elapsed_time other than 0 is refused, and the error says why.
+    expect(issuesOf(text.replace('max_elapsed_time: 0s', 'max_elapsed_time: 5m')).join('\n')).toMatch(
+      /retry_on_failure::max_elapsed_time: must be 0s \(never give up\)/,
+    );
+  });
+
   it('validates health_check and service::telemetry::{logs,metrics} with the Collector keys', () => {
     const r = validateConfigString(COLLECTOR_STYLE, defaultRegistry());
     expect(r.ok ? [] : r.issues).toEqual([]);
