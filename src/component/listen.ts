@@ -1,17 +1,21 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { parseEndpoint } from '../config/endpoint.js';
 import { MeterbridgeError } from './errors.js';
 
 /**
- * Starts `server` on a validated `host:port`. A failure to listen (port taken, address not local) rejects with
- * `MeterbridgeError(code)` naming the endpoint; later server errors are logged, never thrown.
+ * Starts `server` on `host:port` (`endpoint` as configured, for the message). A failure to listen (port taken,
+ * address not local) rejects with `MeterbridgeError(code)` naming the endpoint; later server errors are logged.
  */
-export async function listenOn(server: Server, endpoint: string, code: string, logger: Logger): Promise<void> {
-  const { host, port } = parseEndpoint(endpoint);
+export async function listenOn(
+  server: Server,
+  endpoint: { readonly text: string; readonly host: string; readonly port: number },
+  code: string,
+  logger: Logger,
+): Promise<void> {
+  const { host, port } = endpoint;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new MeterbridgeError(code, `cannot listen on ${endpoint}: ${err.message}`, { cause: err })),
+      reject(new MeterbridgeError(code, `cannot listen on ${endpoint.text}: ${err.message}`, { cause: err })),
     );
     server.listen(port, host, () => resolve());
   });

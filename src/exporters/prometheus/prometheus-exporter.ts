@@ -5,6 +5,7 @@ import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import type { ComponentSettings, Host, MetricsExporter, Readiness } from '../../component/component.js';
 import { listenOn } from '../../component/listen.js';
+import { parseEndpoint } from '../../config/endpoint.js';
 import { exposeUsage } from '../../telemetry/exposed-usage.js';
 import type { PrometheusExporterConfig } from './config.js';
 import { registerHealthMetrics } from './health-metrics.js';
@@ -54,7 +55,8 @@ export class PrometheusMetricsExporter implements MetricsExporter {
         res.end('internal error\n');
       });
     });
-    await listenOn(server, this.config.endpoint, 'MB_METRICS_EXPORTER', this.log);
+    const endpoint = { text: this.config.endpoint, ...parseEndpoint(this.config.endpoint) };
+    await listenOn(server, endpoint, 'MB_METRICS_EXPORTER', this.log);
     this.server = server;
     const bound = this.address();
     this.log.info({ host: bound?.host, port: bound?.port }, 'serving /metrics, /healthz and /readyz');

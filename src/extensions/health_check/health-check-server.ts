@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Component, ComponentSettings, Host } from '../../component/component.js';
 import { listenOn } from '../../component/listen.js';
+import { parseEndpoint } from '../../config/endpoint.js';
 import type { HealthCheckConfig } from './config.js';
 
 /**
@@ -28,7 +29,8 @@ export class HealthCheckServer implements Component {
     if (this.server) return;
     this.state = () => host.readiness().state;
     const server = createServer((req, res) => this.handle(req, res));
-    await listenOn(server, this.config.endpoint, 'MB_HEALTH_CHECK', this.log);
+    const endpoint = { text: this.config.endpoint, ...parseEndpoint(this.config.endpoint) };
+    await listenOn(server, endpoint, 'MB_HEALTH_CHECK', this.log);
     this.server = server;
     this.log.info({ ...this.address(), path: this.config.path }, 'health check listening');
   }
