@@ -7,6 +7,8 @@ import type {
   ComponentSettings,
   HoldingsConsumer,
   Host,
+  LeaderProgress,
+  Leadership,
 } from '../../component/component.js';
 import { CardinalityOverflowError } from '../../component/errors.js';
 import type { UsageStore } from '../../extensions/storage/usage-store.js';
@@ -20,6 +22,7 @@ import type { UsageConnectorConfig } from './config.js';
 import { registerReadings } from './readings.js';
 import { buildRecord, windowTimes } from '../../records/record-builder.js';
 import { SampledAmounts } from './sampled-amounts.js';
+import { takeOver } from './take-over.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 
 type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -61,6 +64,12 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   private vanished = 0;
   private lateAmounts = 0;
   private readonly sampled: SampledAmounts;
+  /** With `extensions::leader_election`: the Lease, and whether this replica is (still) a standby. */
+  private leadership: Leadership | undefined;
+  private standby = false;
+  /** Where this replica took metering over (the published handoff never goes back below it). */
+  private takenOverAt: EpochMs | undefined;
+  private unobservedMs = 0;
   private metrics:
     { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter; vanished: Counter } | undefined;
 
@@ -123,8 +132,28 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         description: 'Resources gone during a downtime without a trace, ended at the resume point',
       }),
     };
-    const checkpoint = this.store.loadCheckpoint();
-    if (checkpoint) {
+    if (host.leadership?.()) {
+      meter
+        .createObservableGauge('meterbridge_leader', {
+          description: '1 while this replica leads (meters), 0 on standby',
+        })
+        .addCallback((r) => r.observe(this.standby ? 0 : 1));
+      meter
+        .createObservableCounter('meterbridge_takeover_unobserved_seconds_total', {
+          description: 'Time before a take-over that no replica watched (not billed)',
+          unit: 's',
+        })
+        .addCallback((r) => r.observe(this.unobservedMs / 1000));
+    }
+    const leadership = host.leadership?.();
+    const checkpoint = leadership ? undefined : this.store.loadCheckpoint();
+    if (leadership) {
+      // A standby: the ledger follows the leader's published handoff; nothing is committed until it leads.
+      this.leadership = leadership;
+      this.standby = true;
+      this.ensureLedger(Math.min(leadership.publishedHandoff() ?? Date.now(), Date.now()));
+      leadership.reportProgress(() => this.progress());
+    } else if (checkpoint) {
       this.ledger = new Ledger();
       this.ledger.restore(checkpoint.lastClosedEnd, checkpoint.openStates);
       this.rounder.restore(checkpoint.residues);
@@ -141,10 +170,12 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.state = 'running';
     if (!this.clockDriven) {
       this.timer = setInterval(() => {
+        if (this.standby) return this.followLeader();
         this.advance(Date.now()).catch((err: unknown) => this.log.error({ err }, 'closing windows failed; retrying'));
       }, WALL_TICK_MS);
       this.timer.unref();
     }
+    leadership?.onLeading((handoff) => this.takeOver(handoff));
   }
 
   async shutdown(): Promise<void> {
@@ -206,7 +237,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
    * window's close does not carry a whole relist (100k rows at scale) on top of its own records.
    */
   private writeSettled(ledger: Ledger): void {
-    if (this.state !== 'running' || !this.store || ledger.floor !== this.lastClosedEnd) return;
+    if (this.state !== 'running' || this.standby || !this.store || ledger.floor !== this.lastClosedEnd) return;
     const delta = ledger.settledAtFloor();
     if (delta.upserted.length === 0 && delta.removed.length === 0) return;
     try {
@@ -281,6 +312,54 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     return this.ledger;
   }
 
+  /** A standby: history before the leader's published handoff is billed by the leader; forget it. */
+  private followLeader(): void {
+    const handoff = this.leadership?.publishedHandoff();
+    const ledger = this.ledger;
+    if (handoff === undefined || !ledger || handoff <= ledger.floor || handoff > Date.now()) return;
+    ledger.closeThrough(this.schedule.alignDown(handoff));
+    this.sampled.dropThrough(ledger.floor);
+    this.lastClosedEnd = ledger.floor;
+  }
+
+  /** This replica won the Lease: meter from the handoff on (take-over.ts), then close windows as usual. */
+  private takeOver(handoff: EpochMs | undefined): void {
+    if (!this.standby || this.state !== 'running') return;
+    try {
+      const taken = takeOver(this.store as UsageStore, this.ensureLedger(Date.now()), handoff, this.log);
+      this.rounder.restore(taken.residues);
+      this.lastClosedEnd = taken.from;
+      this.takenOverAt = taken.from;
+      this.sampled.dropThrough(taken.from);
+      this.unobservedMs += taken.unobservedMs;
+      this.standby = false;
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Published on the Lease: the successor meters again from the first window not delivered everywhere. */
+  private progress(): LeaderProgress | undefined {
+    const committed = this.lastClosedEnd;
+    if (this.standby || this.takenOverAt === undefined || committed === undefined || this.state === 'failed')
+      return undefined;
+    let pending: EpochMs | undefined;
+    try {
+      pending = this.store?.undeliveredFrom();
+    } catch {
+      return undefined; // the store is closed or failing: keep the handoff already published
+    }
+    return {
+      handoff: Math.max(this.takenOverAt, Math.min(pending ?? committed, committed)),
+      committedThrough: committed,
+    };
+  }
+
+  /** Time (ms) no replica watched before a take-over: not billed (docs/high-availability.md). */
+  unobservedTakeOverMs(): number {
+    return this.unobservedMs;
+  }
+
   /** Beyond max_gap the downtime is not billed: restored states end at the resume point. */
   private bridgeGap(now: EpochMs): void {
     const ledger = this.ledger as Ledger;
@@ -304,7 +383,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   }
 
   private async closeDue(now: EpochMs): Promise<void> {
-    if (this.state !== 'running' && this.state !== 'stopping') return;
+    if ((this.state !== 'running' && this.state !== 'stopping') || this.standby) return;
     const ledger = this.ensureLedger(now);
     for (;;) {
       // A window also waits for every sampled source's watermark to reach its end.
@@ -355,6 +434,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         }
       })();
       try {
+        if (this.leadership && !this.leadership.holds()) throw new Error('the Lease is no longer held (fenced)');
         store.commitWindow({
           windowStart: window.start,
           windowEnd: window.end,
