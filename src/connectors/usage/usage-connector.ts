@@ -383,7 +383,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   }
 
   private async closeDue(now: EpochMs): Promise<void> {
-    if ((this.state !== 'running' && this.state !== 'stopping') || this.standby) return;
+    if ((this.state !== 'running' && this.state !== 'stopping') || this.standby || this.fenced()) return;
     const ledger = this.ensureLedger(now);
     for (;;) {
       // A window also waits for every sampled source's watermark to reach its end.
@@ -433,8 +433,8 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
           yield buildRecord(clusterId, series, catalog.get(series.meter), times, nanos, key);
         }
       })();
+      if (this.fenced()) return; // never commit without the Lease: the service is stopping
       try {
-        if (this.leadership && !this.leadership.holds()) throw new Error('the Lease is no longer held (fenced)');
         store.commitWindow({
           windowStart: window.start,
           windowEnd: window.end,
@@ -502,6 +502,23 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       out.set(key, { series, num: sum.num, den: sum.den });
     }
     return out;
+  }
+
+  /**
+   * With leader election, whether the Lease is not held (any more): then nothing is committed, and the
+   * service stops (a restart joins as a standby; the new leader meters again from the published handoff).
+   */
+  private fenced(): boolean {
+    if (!this.leadership || this.leadership.holds()) return false;
+    if (this.state !== 'failed') {
+      this.state = 'failed';
+      if (this.timer) clearInterval(this.timer);
+      this.log.error(
+        'the Lease is not held: window not committed (fenced); stopping so that a restart joins as a standby',
+      );
+      this.host?.requestShutdown('usage connector: the Lease is not held (fenced)', { failed: true });
+    }
+    return true;
   }
 
   /** The store refused a commit after the ledger moved on: stop closing windows and ask for a restart. */
