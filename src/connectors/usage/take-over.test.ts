@@ -39,7 +39,7 @@ describe('takeOver (a standby that won the Lease)', () => {
 
   it('meters again from the published handoff: the state in force there becomes the checkpoint', () => {
     const ledger = warmLedger();
-    const taken = takeOver(store, ledger, T0 + 2 * MIN, log);
+    const taken = takeOver(store, ledger, T0 + 2 * MIN, T0, log);
     expect(taken).toEqual({ from: T0 + 2 * MIN, residues: [], unobservedMs: 0 });
     expect(ledger.floor).toBe(T0 + 2 * MIN);
     const checkpoint = store.loadCheckpoint()!;
@@ -61,7 +61,7 @@ describe('takeOver (a standby that won the Lease)', () => {
       openStates: [{ resource: 'pod/old', since: T0 - MIN, holdings: gpus(4n) }],
       residues: [{ series: 'gpu_hours|"acme"|', num: 1n, den: 3n }],
     });
-    const taken = takeOver(store, warmLedger(), T0 + MIN, log);
+    const taken = takeOver(store, warmLedger(), T0 + MIN, T0, log);
     expect(taken.from).toBe(T0 + MIN);
     expect(taken.residues).toEqual([]);
     const checkpoint = store.loadCheckpoint()!;
@@ -79,18 +79,23 @@ describe('takeOver (a standby that won the Lease)', () => {
       openStates: [{ resource: 'pod/stale', since: T0, holdings: gpus(2n) }],
       residues,
     });
-    const taken = takeOver(store, warmLedger(), T0 + MIN, log);
+    const taken = takeOver(store, warmLedger(), T0 + MIN, T0, log);
     expect(taken.from).toBe(T0 + 2 * MIN);
     expect(taken.residues).toEqual(residues);
     expect(store.loadCheckpoint()!.openStates.map((s) => s.resource)).toEqual(['pod/a', 'pod/b']);
   });
 
-  it('starts at its ledger floor when no replica watched since the handoff, and counts that time', () => {
-    const taken = takeOver(store, warmLedger(T0 + MIN), T0, log);
+  it('counts the time between the handoff and its own start when it began to watch later', () => {
+    const taken = takeOver(store, warmLedger(), T0, T0 + 30_000, log);
+    expect(taken).toMatchObject({ from: T0, unobservedMs: 30_000 });
+  });
+
+  it('starts at its ledger floor when that is after the handoff (nothing was published when it started)', () => {
+    const taken = takeOver(store, warmLedger(T0 + MIN), T0, T0 + MIN, log);
     expect(taken).toMatchObject({ from: T0 + MIN, unobservedMs: MIN });
   });
 
   it('starts at its ledger floor when nobody published a handoff (the first leader)', () => {
-    expect(takeOver(store, warmLedger(), undefined, log)).toEqual({ from: T0, residues: [], unobservedMs: 0 });
+    expect(takeOver(store, warmLedger(), undefined, T0, log)).toEqual({ from: T0, residues: [], unobservedMs: 0 });
   });
 });

@@ -21,19 +21,33 @@ const iso = (ms: EpochMs) => new Date(ms).toISOString();
  *   with the same ids (and the same totals, rounding aside) as the predecessor's;
  * - if its own store already committed further (it led before), it goes on from there: those windows'
  *   records are its outbox's;
- * - if its ledger starts after the handoff (it joined late, or no replica watched), that gap is not billed,
- *   and logged and counted.
+ * - if it began to watch after the handoff (it joined late and the leader died before its handoff passed
+ *   that point, or every replica was down), objects still present bill from the handoff by their own
+ *   timestamps, and those gone in between without a trace are not billed: that time is logged and counted.
+ *   If its ledger even starts after the handoff (no handoff was published when it started), the time
+ *   between is not billed at all.
  * One store transaction writes the state in force at the start point, as a window commit would.
  */
-export function takeOver(store: UsageStore, ledger: Ledger, handoff: EpochMs | undefined, log: Logger): TakeOver {
+export function takeOver(
+  store: UsageStore,
+  ledger: Ledger,
+  handoff: EpochMs | undefined,
+  watchingSince: EpochMs,
+  log: Logger,
+): TakeOver {
   const stored = store.loadCheckpoint();
   const inherited = handoff ?? stored?.lastClosedEnd ?? ledger.floor;
   const from = Math.max(ledger.floor, inherited, stored?.lastClosedEnd ?? Number.NEGATIVE_INFINITY);
-  const unobservedMs = Math.max(0, ledger.floor - inherited);
+  const unobservedMs = Math.max(0, Math.max(watchingSince, ledger.floor) - inherited);
   if (unobservedMs > 0) {
     log.warn(
-      { from: iso(inherited), to: iso(ledger.floor), unobserved_ms: unobservedMs },
-      'no replica watched the objects since the handoff: that time is not billed',
+      {
+        from: iso(inherited),
+        to: iso(Math.max(watchingSince, ledger.floor)),
+        unobserved_ms: unobservedMs,
+        not_billed_before: iso(from),
+      },
+      'this replica began to watch after the handoff: objects gone since without a trace are not billed',
     );
   }
   ledger.closeThrough(from);

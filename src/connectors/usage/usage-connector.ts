@@ -7,8 +7,6 @@ import type {
   ComponentSettings,
   HoldingsConsumer,
   Host,
-  LeaderProgress,
-  Leadership,
 } from '../../component/component.js';
 import { CardinalityOverflowError } from '../../component/errors.js';
 import type { UsageStore } from '../../extensions/storage/usage-store.js';
@@ -22,7 +20,7 @@ import type { UsageConnectorConfig } from './config.js';
 import { registerReadings } from './readings.js';
 import { buildRecord, windowTimes } from '../../records/record-builder.js';
 import { SampledAmounts } from './sampled-amounts.js';
-import { takeOver } from './take-over.js';
+import { LeaderRole } from './leader-role.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 
 type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -64,12 +62,8 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   private vanished = 0;
   private lateAmounts = 0;
   private readonly sampled: SampledAmounts;
-  /** With `extensions::leader_election`: the Lease, and whether this replica is (still) a standby. */
-  private leadership: Leadership | undefined;
-  private standby = false;
-  /** Where this replica took metering over (the published handoff never goes back below it). */
-  private takenOverAt: EpochMs | undefined;
-  private unobservedMs = 0;
+  /** With `extensions::leader_election`: standby or leader (leader-role.ts). */
+  private role: LeaderRole | undefined;
   private metrics:
     { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter; vanished: Counter } | undefined;
 
@@ -132,27 +126,17 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         description: 'Resources gone during a downtime without a trace, ended at the resume point',
       }),
     };
-    if (host.leadership?.()) {
-      meter
-        .createObservableGauge('meterbridge_leader', {
-          description: '1 while this replica leads (meters), 0 on standby',
-        })
-        .addCallback((r) => r.observe(this.standby ? 0 : 1));
-      meter
-        .createObservableCounter('meterbridge_takeover_unobserved_seconds_total', {
-          description: 'Time before a take-over that no replica watched (not billed)',
-          unit: 's',
-        })
-        .addCallback((r) => r.observe(this.unobservedMs / 1000));
-    }
     const leadership = host.leadership?.();
     const checkpoint = leadership ? undefined : this.store.loadCheckpoint();
     if (leadership) {
       // A standby: the ledger follows the leader's published handoff; nothing is committed until it leads.
-      this.leadership = leadership;
-      this.standby = true;
-      this.ensureLedger(Math.min(leadership.publishedHandoff() ?? Date.now(), Date.now()));
-      leadership.reportProgress(() => this.progress());
+      const role = new LeaderRole(leadership, this.log);
+      this.role = role;
+      role.registerMetrics(meter);
+      this.ensureLedger(role.initialFloor(Date.now()));
+      leadership.reportProgress(() =>
+        role.progress(this.state === 'failed' ? undefined : this.lastClosedEnd, this.store),
+      );
     } else if (checkpoint) {
       this.ledger = new Ledger();
       this.ledger.restore(checkpoint.lastClosedEnd, checkpoint.openStates);
@@ -312,52 +296,31 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     return this.ledger;
   }
 
-  /** A standby: history before the leader's published handoff is billed by the leader; forget it. */
+  /** With leader election, a standby: nothing is committed until this replica wins the Lease. */
+  private get standby(): boolean {
+    return this.role?.standby ?? false;
+  }
+
+  /** A standby forgets the history before the leader's published handoff (the leader bills it). */
   private followLeader(): void {
-    const handoff = this.leadership?.publishedHandoff();
-    const ledger = this.ledger;
-    if (handoff === undefined || !ledger || handoff <= ledger.floor || handoff > Date.now()) return;
-    ledger.closeThrough(this.schedule.alignDown(handoff));
-    this.sampled.dropThrough(ledger.floor);
-    this.lastClosedEnd = ledger.floor;
+    const to = this.ledger ? this.role?.followTo(this.ledger.floor, Date.now()) : undefined;
+    if (to === undefined || !this.ledger) return;
+    this.ledger.closeThrough(this.schedule.alignDown(to));
+    this.sampled.dropThrough(this.ledger.floor);
+    this.lastClosedEnd = this.ledger.floor;
   }
 
   /** This replica won the Lease: meter from the handoff on (take-over.ts), then close windows as usual. */
   private takeOver(handoff: EpochMs | undefined): void {
-    if (!this.standby || this.state !== 'running') return;
+    if (!this.role?.standby || this.state !== 'running') return;
     try {
-      const taken = takeOver(this.store as UsageStore, this.ensureLedger(Date.now()), handoff, this.log);
+      const taken = this.role.takeOver(this.store as UsageStore, this.ensureLedger(Date.now()), handoff);
       this.rounder.restore(taken.residues);
       this.lastClosedEnd = taken.from;
-      this.takenOverAt = taken.from;
       this.sampled.dropThrough(taken.from);
-      this.unobservedMs += taken.unobservedMs;
-      this.standby = false;
     } catch (err) {
       this.fail(err);
     }
-  }
-
-  /** Published on the Lease: the successor meters again from the first window not delivered everywhere. */
-  private progress(): LeaderProgress | undefined {
-    const committed = this.lastClosedEnd;
-    if (this.standby || this.takenOverAt === undefined || committed === undefined || this.state === 'failed')
-      return undefined;
-    let pending: EpochMs | undefined;
-    try {
-      pending = this.store?.undeliveredFrom();
-    } catch {
-      return undefined; // the store is closed or failing: keep the handoff already published
-    }
-    return {
-      handoff: Math.max(this.takenOverAt, Math.min(pending ?? committed, committed)),
-      committedThrough: committed,
-    };
-  }
-
-  /** Time (ms) no replica watched before a take-over: not billed (docs/high-availability.md). */
-  unobservedTakeOverMs(): number {
-    return this.unobservedMs;
   }
 
   /** Beyond max_gap the downtime is not billed: restored states end at the resume point. */
@@ -509,7 +472,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
    * service stops (a restart joins as a standby; the new leader meters again from the published handoff).
    */
   private fenced(): boolean {
-    if (!this.leadership || this.leadership.holds()) return false;
+    if (!this.role || this.role.holds()) return false;
     if (this.state !== 'failed') {
       this.state = 'failed';
       if (this.timer) clearInterval(this.timer);
