@@ -382,12 +382,13 @@ service:
           `gpus ${key}`,
         );
       }
-      // Pods: from the observation of Running (between the test's patch and its return) to finishedAt.
+      // Pods: from the observation of Running (from the test's patch to its return plus a watch latency under
+      // 1.5 s, less than the 2 s window a lost window would take away) to finishedAt.
       for (const key of ['p1', 'p2'] as const) {
         const p = pods.get(key)!;
         const total = sum(series('gpu_hours', podTenants[key]));
         expect(total).toBeLessThanOrEqual(billed(BigInt(p.finishedAt! - p.lo)) + TAKEOVERS);
-        expect(total).toBeGreaterThanOrEqual(billed(BigInt(p.finishedAt! - p.hi - 1000)) - TAKEOVERS);
+        expect(total).toBeGreaterThanOrEqual(billed(BigInt(p.finishedAt! - p.hi - 1500)) - TAKEOVERS);
       }
       expect(existsSync(join(dir, 'c.db'))).toBe(true);
       console.info(`failover: ids=${kept.size} redelivered=${redelivered} lost=0 duplicated=0`);
