@@ -66,10 +66,12 @@ async function main(): Promise<void> {
     await cluster.start();
     const kubeconfig = cluster.writeAdminKubeconfig(join(dir, 'admin.kubeconfig'));
     const kubectl = async (args: string[], stdin?: string) => {
-      if (stdin === undefined) return (await run(bins.kubectl, args, { env: { KUBECONFIG: kubeconfig } })).stdout;
+      // HOME: kubectl's discovery cache goes to the scratch dir, not to the working directory.
+      const env = { KUBECONFIG: kubeconfig, HOME: dir, PATH: process.env.PATH };
+      if (stdin === undefined) return (await run(bins.kubectl, args, { env })).stdout;
       const f = join(dir, 'stdin.yaml');
       writeFileSync(f, stdin);
-      return (await run(bins.kubectl, [...args, '-f', f], { env: { KUBECONFIG: kubeconfig } })).stdout;
+      return (await run(bins.kubectl, [...args, '-f', f], { env })).stdout;
     };
     const timestampOf = async (node: string, path: string) =>
       Date.parse(await kubectl(['get', 'node', node, '-o', `jsonpath={${path}}`]));
