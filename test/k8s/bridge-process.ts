@@ -29,8 +29,9 @@ export class BridgeProcess {
         }
       }
     });
+    // 'close', not 'exit': it comes after the last stderr line has been read.
     this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code) => {
+      this.child.once('close', (code) => {
         this.exitCode = code;
         resolve();
       }),
