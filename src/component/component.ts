@@ -98,8 +98,40 @@ export interface TenantLookup {
   }): string | undefined;
 }
 
+/**
+ * Where a leader has got to, published on the Lease for its successor (docs/high-availability.md):
+ * `handoff` is the start of the first window whose records some exporter has not delivered yet (or the end
+ * of the last committed window when all are delivered); a successor meters again from there.
+ */
+export interface LeaderProgress {
+  readonly handoff: EpochMs;
+  readonly committedThrough: EpochMs;
+}
+
+/**
+ * The `leader_election` extension's view of the Lease. One replica leads: it closes windows and delivers;
+ * the others keep their receivers synced and follow the leader's published progress (warm standbys).
+ */
+export interface Leadership {
+  /** This replica's holder identity on the Lease. */
+  readonly identity: string;
+  /**
+   * True while this replica holds the Lease and its last successful renewal began less than `renew_deadline`
+   * ago (monotonic clock). Checked before every commit and delivery: the fence.
+   */
+  holds(): boolean;
+  /** The handoff point last published on the Lease (by whichever replica held it), if any. */
+  publishedHandoff(): EpochMs | undefined;
+  /** Called once, when this replica wins the Lease, with the handoff point its predecessor published. */
+  onLeading(listener: (handoff: EpochMs | undefined) => void): void;
+  /** This replica's progress, published on each renewal and at release (undefined: keep what is there). */
+  reportProgress(progress: () => LeaderProgress | undefined): void;
+}
+
 /** What a running component can reach: other components and the shared MeterProvider. */
 export interface Host {
+  /** The `leader_election` extension's Lease, when one is configured (else this replica always leads). */
+  leadership?(): Leadership | undefined;
   /** The live attribution of the service's kubernetes receiver, if one is configured. */
   tenantLookup?(): TenantLookup | undefined;
   /** The storage extension's store (the `storage` extension must be configured). */
@@ -194,5 +226,8 @@ export interface MetricsExporterFactory<C = unknown> extends Factory<C> {
 /** The storage extension and any other extension. */
 export interface ExtensionFactory<C = unknown> extends Factory<C> {
   readonly kind: 'extension';
-  createExtension(settings: ComponentSettings, config: C): Component & { store?(): UsageStore };
+  createExtension(
+    settings: ComponentSettings,
+    config: C,
+  ): Component & { store?(): UsageStore; leadership?(): Leadership };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ConfigError } from '../component/errors.js';
 import { Registry } from '../component/registry.js';
 import { loadConfigFile, loadConfigString, validateConfigFile, validateConfigString } from './load-config.js';
+import { leaderElectionFactory } from '../extensions/leader_election/factory.js';
 import { lagoFactory, testRegistry } from './testdata/test-registry.js';
 
 const env = { LAGO_API_KEY: 'lago-secret-123', OTLP_PORT: '4318' };
@@ -266,6 +267,18 @@ describe('validation rules', () => {
   ])('%s', (_name, text, expected) => {
     const issues = issuesOf(text);
     expect(issues.map((i) => i.replace(/ at line .*$/, ''))).toEqual(expected);
+  });
+
+  it('refuses leader election with a receiver that drives a virtual clock, and two electors', () => {
+    const text = BASE.replace('  storage:\n', '  storage:\n  leader_election:\n  leader_election/b:\n').replace(
+      '[storage]',
+      '[storage, leader_election, leader_election/b]',
+    );
+    const result = validateConfigString(text, testRegistry().register(leaderElectionFactory), { env });
+    expect(result.ok ? [] : result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'service::extensions: lists more than one leader_election extension (leader_election, leader_election/b)',
+      'service::extensions: leader_election cannot run with the simulator receiver "simulator" (docs/high-availability.md, "Limits")',
+    ]);
   });
 
   it('reports issues from every part of the file together, in file order', () => {

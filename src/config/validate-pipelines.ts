@@ -11,6 +11,10 @@ const CONNECTOR_FROM: Signal = 'metrics';
 const CONNECTOR_TO: Signal = 'usage';
 /** The extension type that holds the state and the outbox; every usage pipeline needs it. */
 const STORAGE_TYPE = 'storage';
+/** High availability; receivers it cannot work with: a push receiver (a standby would see part of the data)
+ * and one that drives a virtual clock (docs/high-availability.md, "Limits"). */
+const LEADER_ELECTION_TYPE = 'leader_election';
+const NOT_WITH_LEADER_ELECTION = ['otlp', 'simulator'];
 
 type Configured = ReadonlyMap<ComponentKind, ReadonlyMap<string, AnyFactory | undefined>>;
 
@@ -182,6 +186,23 @@ function checkExtensions(
     issues.push(
       issueAt(at, `lists more than one ${STORAGE_TYPE} extension (${storages.join(', ')}); list exactly one`),
     );
+  }
+  const electors = [...new Set(listed)].filter((id) => parseComponentId(id).ok && typeOf(id) === LEADER_ELECTION_TYPE);
+  if (electors.length > 1) {
+    issues.push(issueAt(at, `lists more than one ${LEADER_ELECTION_TYPE} extension (${electors.join(', ')})`));
+  }
+  if (electors.length > 0) {
+    const receivers = new Set(pipelines.flatMap((p) => p.receivers));
+    for (const id of receivers) {
+      if (NOT_WITH_LEADER_ELECTION.includes(typeOf(id))) {
+        issues.push(
+          issueAt(
+            at,
+            `${LEADER_ELECTION_TYPE} cannot run with the ${typeOf(id)} receiver "${id}" (docs/high-availability.md, "Limits")`,
+          ),
+        );
+      }
+    }
   }
   const usage = pipelines.find((p) => p.signal === 'usage');
   if (usage !== undefined && storages.length === 0) {

@@ -12,6 +12,7 @@ import { OTLP_HTTP_DEPRECATED_ALIASES, otlpHttpExporterFactory } from '../export
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { dashboardFactory } from '../extensions/dashboard/factory.js';
 import { healthCheckFactory } from '../extensions/health_check/factory.js';
+import { leaderElectionFactory } from '../extensions/leader_election/factory.js';
 import { storageFactory } from '../extensions/storage/factory.js';
 import { kubernetesReceiverFactory } from '../receivers/kubernetes/factory.js';
 import { attributesProcessorFactory } from '../processors/attributes/factory.js';
@@ -46,5 +47,6 @@ export function defaultRegistry(): Registry {
     .register(storageFactory)
     .register(dashboardFactory)
     .register(healthCheckFactory)
+    .register(leaderElectionFactory)
     .register(alertsFactory);
 }

@@ -5,6 +5,7 @@ import type {
   ExtensionFactory,
   Host,
   HoldingsReceiver,
+  Leadership,
   Readiness,
   MetricsExporter,
   MetricsExporterFactory,
@@ -61,6 +62,7 @@ export class Service {
   private readonly receivers: Array<{ id: string; receiver: HoldingsReceiver }> = [];
   private provider: MeterProvider | undefined;
   private usageStore: UsageStore | undefined;
+  private leadership: Leadership | undefined;
   private connector: UsageConnector | undefined;
   private stopRequested: ((reason: string) => void) | undefined;
   private failure: string | undefined;
@@ -149,6 +151,7 @@ export class Service {
   private host(): Host {
     return {
       store: () => this.store(),
+      leadership: () => this.leadership,
       meterProvider: () => {
         if (!this.provider) throw new MeterbridgeError('MB_SERVICE', 'the MeterProvider is not built yet');
         return this.provider;
@@ -209,6 +212,7 @@ export class Service {
       await ext.start(host);
       this.started.push({ id, component: ext });
       if (ext.store) this.usageStore = ext.store();
+      if (ext.leadership) this.leadership = ext.leadership();
     }
 
     // 2. The usage connector (one per config; created now, started after the provider exists).
@@ -269,8 +273,10 @@ export class Service {
         config: e.config as DeliveryConfig,
         logger: this.log.child({ component: id }),
         meter: this.provider.getMeter('meterbridge'),
+        // With leader election only the leader delivers, and only while it holds the Lease (the fence).
+        ...(this.leadership ? { fence: () => this.mayDeliver() } : {}),
       });
-      worker.start();
+      if (!this.leadership) worker.start();
       this.workers.set(id, worker);
       this.started.push({ id, component: { start: async () => {}, shutdown: async () => {} }, worker });
     }
@@ -321,6 +327,16 @@ export class Service {
       await receiver.start(host);
       this.started.push({ id, component: receiver });
     }
+    // A standby delivers nothing; on winning the Lease (after the connector took metering over) it starts.
+    this.leadership?.onLeading(() => {
+      if (this.state === 'stopping' || this.state === 'stopped') return;
+      for (const w of this.workers.values()) w.start();
+    });
+  }
+
+  /** Whether this replica may deliver: always without leader election, else while it holds the Lease. */
+  private mayDeliver(): boolean {
+    return this.leadership === undefined || this.leadership.holds();
   }
 
   /** The built-in meters and every meter a configured receiver declares (a code declared twice must agree). */
@@ -369,7 +385,8 @@ export class Service {
       await Promise.all(
         batch.map(({ id: wid, worker: w }) =>
           this.stopOne(wid, async () => {
-            await drain(w, Math.max(0, deadline - Date.now()));
+            // A standby, or a leader that lost the Lease, leaves its outbox to the leader (it meters again).
+            if (this.mayDeliver()) await drain(w, Math.max(0, deadline - Date.now()));
             await w.stop(Math.max(0, deadline - Date.now())); // also shuts the exporter down
           }),
         ),

@@ -20,6 +20,7 @@ import type { UsageConnectorConfig } from './config.js';
 import { registerReadings } from './readings.js';
 import { buildRecord, windowTimes } from '../../records/record-builder.js';
 import { SampledAmounts } from './sampled-amounts.js';
+import { LeaderRole } from './leader-role.js';
 import { type CollectedUsage, UsageCounters } from './usage-counters.js';
 
 type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -61,6 +62,8 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   private vanished = 0;
   private lateAmounts = 0;
   private readonly sampled: SampledAmounts;
+  /** With `extensions::leader_election`: standby or leader (leader-role.ts). */
+  private role: LeaderRole | undefined;
   private metrics:
     { closeSeconds: Histogram; windows: Counter; records: Counter; late: Counter; vanished: Counter } | undefined;
 
@@ -123,8 +126,18 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
         description: 'Resources gone during a downtime without a trace, ended at the resume point',
       }),
     };
-    const checkpoint = this.store.loadCheckpoint();
-    if (checkpoint) {
+    const leadership = host.leadership?.();
+    const checkpoint = leadership ? undefined : this.store.loadCheckpoint();
+    if (leadership) {
+      // A standby: the ledger follows the leader's published handoff; nothing is committed until it leads.
+      const role = new LeaderRole(leadership, this.log);
+      this.role = role;
+      role.registerMetrics(meter);
+      this.ensureLedger(role.initialFloor(Date.now()));
+      leadership.reportProgress(() =>
+        role.progress(this.state === 'failed' ? undefined : this.lastClosedEnd, this.store),
+      );
+    } else if (checkpoint) {
       this.ledger = new Ledger();
       this.ledger.restore(checkpoint.lastClosedEnd, checkpoint.openStates);
       this.rounder.restore(checkpoint.residues);
@@ -141,10 +154,12 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     this.state = 'running';
     if (!this.clockDriven) {
       this.timer = setInterval(() => {
+        if (this.standby) return this.followLeader();
         this.advance(Date.now()).catch((err: unknown) => this.log.error({ err }, 'closing windows failed; retrying'));
       }, WALL_TICK_MS);
       this.timer.unref();
     }
+    leadership?.onLeading((handoff) => this.takeOver(handoff));
   }
 
   async shutdown(): Promise<void> {
@@ -206,7 +221,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
    * window's close does not carry a whole relist (100k rows at scale) on top of its own records.
    */
   private writeSettled(ledger: Ledger): void {
-    if (this.state !== 'running' || !this.store || ledger.floor !== this.lastClosedEnd) return;
+    if (this.state !== 'running' || this.standby || !this.store || ledger.floor !== this.lastClosedEnd) return;
     const delta = ledger.settledAtFloor();
     if (delta.upserted.length === 0 && delta.removed.length === 0) return;
     try {
@@ -281,6 +296,33 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
     return this.ledger;
   }
 
+  /** With leader election, a standby: nothing is committed until this replica wins the Lease. */
+  private get standby(): boolean {
+    return this.role?.standby ?? false;
+  }
+
+  /** A standby forgets the history before the leader's published handoff (the leader bills it). */
+  private followLeader(): void {
+    const to = this.ledger ? this.role?.followTo(this.ledger.floor, Date.now()) : undefined;
+    if (to === undefined || !this.ledger) return;
+    this.ledger.closeThrough(this.schedule.alignDown(to));
+    this.sampled.dropThrough(this.ledger.floor);
+    this.lastClosedEnd = this.ledger.floor;
+  }
+
+  /** This replica won the Lease: meter from the handoff on (take-over.ts), then close windows as usual. */
+  private takeOver(handoff: EpochMs | undefined): void {
+    if (!this.role?.standby || this.state !== 'running') return;
+    try {
+      const taken = this.role.takeOver(this.store as UsageStore, this.ensureLedger(Date.now()), handoff);
+      this.rounder.restore(taken.residues);
+      this.lastClosedEnd = taken.from;
+      this.sampled.dropThrough(taken.from);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   /** Beyond max_gap the downtime is not billed: restored states end at the resume point. */
   private bridgeGap(now: EpochMs): void {
     const ledger = this.ledger as Ledger;
@@ -304,7 +346,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
   }
 
   private async closeDue(now: EpochMs): Promise<void> {
-    if (this.state !== 'running' && this.state !== 'stopping') return;
+    if ((this.state !== 'running' && this.state !== 'stopping') || this.standby || this.fenced()) return;
     const ledger = this.ensureLedger(now);
     for (;;) {
       // A window also waits for every sampled source's watermark to reach its end.
@@ -354,6 +396,7 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
           yield buildRecord(clusterId, series, catalog.get(series.meter), times, nanos, key);
         }
       })();
+      if (this.fenced()) return; // never commit without the Lease: the service is stopping
       try {
         store.commitWindow({
           windowStart: window.start,
@@ -422,6 +465,23 @@ export class UsageConnector implements Component, HoldingsConsumer, AmountConsum
       out.set(key, { series, num: sum.num, den: sum.den });
     }
     return out;
+  }
+
+  /**
+   * With leader election, whether the Lease is not held (any more): then nothing is committed, and the
+   * service stops (a restart joins as a standby; the new leader meters again from the published handoff).
+   */
+  private fenced(): boolean {
+    if (!this.role || this.role.holds()) return false;
+    if (this.state !== 'failed') {
+      this.state = 'failed';
+      if (this.timer) clearInterval(this.timer);
+      this.log.error(
+        'the Lease is not held: window not committed (fenced); stopping so that a restart joins as a standby',
+      );
+      this.host?.requestShutdown('usage connector: the Lease is not held (fenced)', { failed: true });
+    }
+    return true;
   }
 
   /** The store refused a commit after the ledger moved on: stop closing windows and ask for a restart. */

@@ -93,6 +93,18 @@ describe('DeliveryWorker', () => {
     expect(store.status()[0]).toMatchObject({ lag: 0, lastDeliveredAt: T0 });
   });
 
+  it('starts no request while its fence is down (leader election: the Lease is not held)', async () => {
+    const ids = commit(3);
+    const exporter = new FakeExporter(10);
+    let holds = false;
+    const w = worker(exporter, { fence: () => holds });
+    expect(await w.drainOnce()).toEqual({ delivered: 0, parked: 0, lag: 3 });
+    expect(exporter.requests).toEqual([]);
+    holds = true;
+    expect(await w.drainOnce()).toEqual({ delivered: 3, parked: 0, lag: 0 });
+    expect(exporter.accepted).toEqual(ids);
+  });
+
   it('uses batch.max_records below the exporter limit', async () => {
     commit(5);
     const exporter = new FakeExporter(100);

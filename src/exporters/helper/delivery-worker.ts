@@ -35,6 +35,8 @@ export interface DeliveryWorkerOptions {
   readonly random?: () => number;
   /** Removes secret values from failure messages; default: built from `config`. */
   readonly scrubber?: SecretScrubber;
+  /** False while this replica may not deliver (leader election: the Lease is not held); no request starts. */
+  readonly fence?: () => boolean;
 }
 
 /** What one drain did. `failure` is set when it stopped at a retryable failure (lag is then > 0). */
@@ -87,6 +89,7 @@ export class DeliveryWorker {
   private readonly sleep: Sleep;
   private readonly now: () => EpochMs;
   private readonly pollIntervalMs: number;
+  private readonly fence: () => boolean;
   private readonly fromStart: boolean;
   private readonly window: DeliveryWindow;
   /** Requests in flight, and the lanes they hold. */
@@ -128,6 +131,7 @@ export class DeliveryWorker {
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
     this.pollIntervalMs = options.pollIntervalMs ?? 5000;
+    this.fence = options.fence ?? (() => true);
     this.fromStart = options.fromStart ?? false;
     this.health = new DeliveryHealth(options.logger, this.now);
     this.pacing = new RetryPacing(backoffSettings(config.retry_on_failure), options.random);
@@ -249,7 +253,7 @@ export class DeliveryWorker {
     if (!retry) this.window.promote(Number.POSITIVE_INFINITY);
     for (;;) {
       this.throwStoreFailure();
-      if (this.stopping) break;
+      if (this.stopping || !this.fence()) break;
       const halted = !retry && tally.failure !== undefined;
       if (!halted) this.launch(tally);
       this.throwStoreFailure();

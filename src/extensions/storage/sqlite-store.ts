@@ -426,6 +426,23 @@ export class SqliteUsageStore implements UsageStore {
     }));
   }
 
+  undeliveredFrom(): EpochMs | undefined {
+    let from: EpochMs | undefined;
+    // Committed records are in window order by seq: the first one past the cursor is the oldest. Replay
+    // copies addressed to one exporter are appended later with older windows: their minimum is read apart.
+    const next = this.prepared(
+      'SELECT window_start AS m FROM records WHERE seq > ? AND target IS NULL ORDER BY seq LIMIT 1',
+    );
+    const copies = this.prepared('SELECT min(window_start) AS m FROM records WHERE target = ? AND seq > ?');
+    for (const c of this.stmt.cursors.all() as unknown as CursorRow[]) {
+      for (const row of [next.get(c.seq), copies.get(c.exporter, c.seq)] as Array<{ m: number | null } | undefined>) {
+        const m = row?.m ?? null;
+        if (m !== null && (from === undefined || m < from)) from = m;
+      }
+    }
+    return from;
+  }
+
   /** Records not yet delivered or parked by `exporter`. */
   lag(exporter: string): number {
     return this.lagAfter(exporter, this.cursor(exporter).seq);

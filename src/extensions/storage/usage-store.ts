@@ -108,6 +108,11 @@ export interface UsageStore {
   /** Moves the exporter's cursor back so records from `from` on are delivered again (replay to a new backend). */
   rewind(exporter: string, from: EpochMs): number;
   status(): OutboxStatus[];
+  /**
+   * Start of the window of the oldest record some registered exporter has not delivered (nor parked) yet;
+   * undefined when every exporter has passed every record (a successor leader meters again from here).
+   */
+  undeliveredFrom(): EpochMs | undefined;
   /** Deletes records older than `before` that every registered exporter has delivered. Returns how many. */
   pruneDelivered(before: EpochMs): number;
 

@@ -127,6 +127,19 @@ The pipeline config of values, with:
 {{- end }}
 {{- $_ := set $config "service" $service }}
 {{- end }}
+{{- if .Values.ha.enabled }}
+{{- $extensions := default (dict) $config.extensions }}
+{{- $chart := dict "namespace" "${env:POD_NAMESPACE}" "identity" "${env:POD_NAME}" "lease_name" (default (include "meterbridge.fullname" .) .Values.ha.leaseName) "lease_duration" .Values.ha.leaseDuration "renew_deadline" .Values.ha.renewDeadline "retry_period" .Values.ha.retryPeriod }}
+{{- $written := deepCopy (default (dict) (get $extensions "leader_election")) }}
+{{- $_ := set $extensions "leader_election" (mergeOverwrite $written $chart) }}
+{{- $_ := set $config "extensions" $extensions }}
+{{- $service := default (dict) $config.service }}
+{{- $list := default (list) $service.extensions }}
+{{- if not (has "leader_election" $list) }}
+{{- $_ := set $service "extensions" (append $list "leader_election") }}
+{{- end }}
+{{- $_ := set $config "service" $service }}
+{{- end }}
 {{- toYaml $config }}
 {{- end }}
 
