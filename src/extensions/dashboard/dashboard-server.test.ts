@@ -130,13 +130,13 @@ describe('dashboard', () => {
       const url = await server.listen();
       try {
         const first = get(`${url}api/tenants`);
-        await vi.waitFor(() => expect(Atomics.load(gate, 1)).toBe(1));
+        await vi.waitFor(() => expect(Atomics.load(gate, 1)).toBe(1), { timeout: 30_000 });
         let hungUp: ClientRequest | undefined;
         const second = get(`${url}api/unattributed`, {}, (r) => (hungUp = r)).catch(() => 'hung up');
-        await vi.waitFor(() => expect(runner.stats().queued).toBe(1));
+        await vi.waitFor(() => expect(runner.stats().queued).toBe(1), { timeout: 30_000 });
         hungUp!.destroy();
         expect(await second).toBe('hung up');
-        await vi.waitFor(() => expect(runner.stats().droppedQueued).toBe(1));
+        await vi.waitFor(() => expect(runner.stats().droppedQueued).toBe(1), { timeout: 30_000 });
         Atomics.store(gate, 0, 1);
         expect((await first).status).toBe(200);
         expect(runner.stats()).toMatchObject({ started: 1, answered: 1, droppedQueued: 1, queued: 0 });

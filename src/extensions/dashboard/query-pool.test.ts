@@ -41,7 +41,7 @@ describe('QueryPool', () => {
     const held = heldPool();
     pool = held.pool;
     const first = pool.run({ kind: 'tenants' }, new AbortController().signal);
-    await vi.waitFor(() => expect(held.started()).toBe(1));
+    await vi.waitFor(() => expect(held.started()).toBe(1), { timeout: 30_000 }); // a worker thread starts slowly on a busy machine
     const gone = new AbortController();
     const second = reason(pool.run({ kind: 'unattributed' }, gone.signal));
     gone.abort();
@@ -57,7 +57,7 @@ describe('QueryPool', () => {
     pool = held.pool;
     const gone = new AbortController();
     const first = reason(pool.run({ kind: 'tenants' }, gone.signal));
-    await vi.waitFor(() => expect(held.started()).toBe(1));
+    await vi.waitFor(() => expect(held.started()).toBe(1), { timeout: 30_000 }); // a worker thread starts slowly on a busy machine
     gone.abort();
     expect(await first).toBe('aborted');
     held.open();
@@ -69,7 +69,7 @@ describe('QueryPool', () => {
     const held = heldPool({ maxQueued: 1 });
     pool = held.pool;
     const running = reason(pool.run({ kind: 'tenants' }, new AbortController().signal));
-    await vi.waitFor(() => expect(held.started()).toBe(1));
+    await vi.waitFor(() => expect(held.started()).toBe(1), { timeout: 30_000 }); // a worker thread starts slowly on a busy machine
     const queued = reason(pool.run({ kind: 'tenants' }, new AbortController().signal));
     expect(await reason(pool.run({ kind: 'tenants' }, new AbortController().signal))).toBe('busy');
     held.open();
@@ -88,7 +88,7 @@ describe('QueryPool', () => {
     const held = heldPool();
     pool = held.pool;
     const running = reason(pool.run({ kind: 'tenants' }, new AbortController().signal));
-    await vi.waitFor(() => expect(held.started()).toBe(1));
+    await vi.waitFor(() => expect(held.started()).toBe(1), { timeout: 30_000 }); // a worker thread starts slowly on a busy machine
     const waiting = [1, 2, 3].map(() => reason(pool!.run({ kind: 'tenants' }, new AbortController().signal)));
     await pool.close(); // the gate never opens: close does not wait for the queries
     expect(await Promise.all([running, ...waiting])).toEqual(['closed', 'closed', 'closed', 'closed']);
