@@ -1,0 +1,113 @@
+import type { Counter } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
+import type { UsageStore } from '../../extensions/storage/usage-store.js';
+import type { PodObject } from '../../metering/objects.js';
+import type { EpochMs, Holding } from '../../metering/types.js';
+import type { UsageRecord } from '../../records/usage-record.js';
+import type { JobsConnectorConfig } from './config.js';
+import { JobBook } from './job-book.js';
+import { buildJobRecord } from './job-record.js';
+
+/** Wall-clock tick when no receiver drives the clock. */
+const WALL_TICK_MS = 1000;
+
+/**
+ * The `jobs` connector: fed the same holdings (and the pods they belong to) as the usage connector, it keeps
+ * each job's books (job-book.ts) and writes one record per finished job, and progress records for long ones,
+ * to the outbox (README.md). Windows stay the exact source of truth; job records are never window usage.
+ */
+export class JobsConnector implements Component, HoldingsConsumer {
+  private readonly log: Logger;
+  private readonly book: JobBook;
+  private store: UsageStore | undefined;
+  private clockDriven = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly listeners: Array<(records: number) => void> = [];
+  private metrics: { records: Counter; progress: Counter } | undefined;
+  /** Records built but not yet committed (a failed commit is retried at the next advance: never lost). */
+  private pending: UsageRecord[] = [];
+
+  constructor(
+    settings: ComponentSettings,
+    private readonly config: JobsConnectorConfig,
+  ) {
+    this.log = settings.logger;
+    this.book = new JobBook(config);
+  }
+
+  setClockDriven(driven: boolean): void {
+    this.clockDriven = driven;
+  }
+
+  /** Called after job records were committed (delivery workers wake up). */
+  onCommitted(listener: (records: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(host: Host): Promise<void> {
+    this.store = host.store();
+    const meter = host.meterProvider().getMeter('meterbridge');
+    this.metrics = {
+      records: meter.createCounter('meterbridge_job_records_total', { description: 'Finished-job records written' }),
+      progress: meter.createCounter('meterbridge_job_progress_records_total', {
+        description: 'Job progress records written',
+      }),
+    };
+    meter
+      .createObservableGauge('meterbridge_jobs_open', { description: 'Jobs with a pod not yet stopped' })
+      .addCallback((r) => r.observe(this.book.openJobs()));
+    this.running = true;
+    if (!this.clockDriven) {
+      this.timer = setInterval(() => void this.advance(Date.now()), WALL_TICK_MS);
+      this.timer.unref();
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
+    this.book.observe(resource, pod, at, deleted);
+  }
+
+  setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    this.book.hold(resource, at, holdings);
+  }
+
+  resync(prefix: string, _present: ReadonlySet<string>, at: EpochMs): void {
+    this.book.resync(prefix, at);
+  }
+
+  /** Writes the records of every job final at `now` and every progress boundary due. */
+  advance(now: EpochMs): Promise<void> {
+    if (!this.running || !this.store) return Promise.resolve();
+    const { finished, progress } = this.book.due(now);
+    const { cluster_id: clusterId } = this.config;
+    this.pending.push(
+      ...progress.map((s) =>
+        buildJobRecord(s, { clusterId, type: this.config.progress_event_type, progressAt: s.end }),
+      ),
+      ...finished.map((s) => buildJobRecord(s, { clusterId, type: this.config.event_type })),
+    );
+    if (this.pending.length === 0) return Promise.resolve();
+    try {
+      const added = this.store.commitJobRecords(this.pending);
+      this.metrics?.records.add(this.pending.filter((r) => r.meter === this.config.event_type).length);
+      this.metrics?.progress.add(this.pending.filter((r) => r.meter !== this.config.event_type).length);
+      this.pending = [];
+      for (const listener of this.listeners) listener(added);
+    } catch (err) {
+      // The books have moved on: the records stay pending and the next advance commits them again.
+      this.log.error({ err, pending: this.pending.length }, 'committing job records failed; retrying');
+    }
+    return Promise.resolve();
+  }
+
+  resumePoint(): EpochMs | undefined {
+    return undefined;
+  }
+}
