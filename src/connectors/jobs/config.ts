@@ -16,6 +16,42 @@ export const DEFAULT_JOB_OWNER_KINDS = [
   'TrainJob',
 ];
 
+const END_REASONS = [
+  'spot_reclaimed',
+  'node_lost',
+  'evicted_by_platform',
+  'preempted_by_scheduler',
+  'completed',
+  'workload_failed',
+  'deleted_by_user',
+] as const;
+
+/** One charging policy for job records (policies.ts); the first whose match fits a job applies. */
+export const jobPolicySchema = z
+  .strictObject({
+    /** Name shown in records (`policy`). */
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be 1-63 lowercase letters, digits, _ . -'),
+    /** Tenants it applies to; absent: all. */
+    tenants: z.array(z.string().min(1)).min(1).optional(),
+    /** GPU SKUs (a job's `gpu_sku`) it applies to; absent: all. */
+    gpu_skus: z.array(z.string().min(1)).min(1).optional(),
+    /** Job kinds (`Job`, `PyTorchJob`, `Pod`, …) it applies to; absent: all. */
+    job_kinds: z.array(z.string().min(1)).min(1).optional(),
+    /** A job is billed at least this long. */
+    minimum_duration: duration().prefault('0s'),
+    /** The billed duration is rounded up to a multiple of this (`1s`: per second, `1m`: per minute). */
+    round_up_to: duration().prefault('1ms'),
+    /** End reasons that are not charged: the record shows the credit and the reason. */
+    no_charge_for: z
+      .array(z.enum(END_REASONS))
+      .default(['spot_reclaimed', 'node_lost', 'evicted_by_platform', 'preempted_by_scheduler']),
+  })
+  .superRefine((p, ctx) => {
+    if (p.round_up_to === 0) ctx.addIssue({ code: 'custom', path: ['round_up_to'], message: 'must be at least 1ms' });
+  });
+
+export type JobPolicy = z.output<typeof jobPolicySchema>;
+
 const eventType = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower_snake_case, 1-63 characters, starting with a letter');
@@ -45,6 +81,8 @@ export const jobsConnectorConfigSchema = z
     owner_kinds: z.array(z.string().min(1)).default(DEFAULT_JOB_OWNER_KINDS),
     /** A pod without an owner is a job of its own. */
     bare_pods: z.boolean().default(true),
+    /** Charging policies of finished-job records, first match wins; none: every job is charged as used. */
+    policies: z.array(jobPolicySchema).default([]),
   })
   .superRefine((c, ctx) => {
     if (c.progress_interval !== 0 && 86_400_000 % c.progress_interval !== 0) {
@@ -52,6 +90,11 @@ export const jobsConnectorConfigSchema = z
     }
     if (c.progress_interval !== 0 && c.progress_interval < 60_000) {
       ctx.addIssue({ code: 'custom', path: ['progress_interval'], message: 'must be at least 1m (or 0s: none)' });
+    }
+    const names = new Set<string>();
+    for (const [i, p] of c.policies.entries()) {
+      if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'name'], message: 'is not unique' });
+      names.add(p.name);
     }
     if (c.progress_event_type === c.event_type) {
       ctx.addIssue({ code: 'custom', path: ['progress_event_type'], message: 'must differ from event_type' });

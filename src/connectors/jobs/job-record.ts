@@ -18,6 +18,10 @@ export interface JobCharge {
   readonly creditNanos: bigint;
   /** Why there is a credit (`infrastructure_failure:<reason>`) or an adjustment (`minimum`, `rounded_up`). */
   readonly chargeReason?: string;
+  /** The billed duration (ms) after minimum and rounding. */
+  readonly billedMs: number;
+  /** The policy that applied. */
+  readonly policy?: string;
 }
 
 /** A summary's exact totals in the record's units, as nanos (rounded down to the nano). */
@@ -58,7 +62,7 @@ export function jobRecordId(clusterId: string, type: string, s: JobSummary, prog
 }
 
 /** The GPU series with the most GPU-seconds (else the series with the most usage): SKU, MIG, capacity type. */
-function dominant(usage: readonly SeriesUsageOfJob[]): SeriesUsageOfJob | undefined {
+export function dominant(usage: readonly SeriesUsageOfJob[]): SeriesUsageOfJob | undefined {
   const gpu = usage.filter((u) => u.series.meter === 'gpu_hours');
   const pool = gpu.length > 0 ? gpu : usage.filter((u) => u.series.meter === 'cpu_core_hours');
   let best: SeriesUsageOfJob | undefined;
@@ -91,7 +95,7 @@ export interface JobRecordOptions {
 export function buildJobRecord(s: JobSummary, o: JobRecordOptions): UsageRecord {
   const totals = jobTotals(s);
   const top = dominant(s.usage);
-  const charge = o.charge ?? { billedNanos: totals.gpuSecondsNanos, creditNanos: 0n };
+  const charge = o.charge ?? { billedNanos: totals.gpuSecondsNanos, creditNanos: 0n, billedMs: totals.durationMs };
   const attributes: Record<string, string> = {
     job_kind: s.identity.kind,
     job_name: s.identity.name,
@@ -112,8 +116,10 @@ export function buildJobRecord(s: JobSummary, o: JobRecordOptions): UsageRecord 
     cpu_core_seconds: formatNanos(totals.cpuCoreSecondsNanos),
     memory_gib_seconds: formatNanos(totals.memoryGibSecondsNanos),
     pods: String(s.pods),
+    billed_duration_seconds: seconds(charge.billedMs),
     credit_gpu_seconds: formatNanos(charge.creditNanos),
     ...(charge.chargeReason !== undefined ? { charge_reason: charge.chargeReason } : {}),
+    ...(charge.policy !== undefined ? { policy: charge.policy } : {}),
   };
   const id = jobRecordId(o.clusterId, o.type, s, o.progressAt);
   const quantity = formatNanos(charge.billedNanos);

@@ -87,6 +87,7 @@ describe('jobs connector', () => {
       cpu_core_seconds: '21600.000000000',
       memory_gib_seconds: '86400.000000000',
       pods: '1',
+      billed_duration_seconds: '5400.000000000',
       credit_gpu_seconds: '0.000000000',
     });
     // Deterministic: the same history gives the same id.
@@ -192,6 +193,47 @@ describe('jobs connector', () => {
     await connector.advance(at(200));
     const final = records().filter((r) => r.meter === 'gpu_job');
     expect(final.map((r) => r.quantity)).toEqual(['14400.000000000']);
+  });
+
+  it('policies: a per-minute minimum for training, no charge for a spot preemption (credit and reason shown)', async () => {
+    const { connector, apply, records } = await harness({
+      policies: [
+        { name: 'spot', gpu_skus: ['nvidia-h100-80gb-hbm3'], job_kinds: ['PyTorchJob'] },
+        { name: 'training', minimum_duration: '1m', round_up_to: '1m', no_charge_for: ['node_lost'] },
+      ],
+    });
+    apply('upsert', gpuNode('gpu-1', true), at(0));
+    // 20 s on 2 GPUs: billed one minute.
+    apply('upsert', trainer('short', { runningSince: at(1) }), at(1));
+    apply('upsert', trainer('short', { phase: 'Succeeded', runningSince: at(1), finishedAt: at(1) + 20_000 }), at(2));
+    // 90.5 min on 8 spot GPUs, reclaimed: not charged under `spot` (per ms), credited 90.5 min × 8 GPUs.
+    const pt = pod('team-a', 'pt-0', {
+      nodeName: 'gpu-1',
+      owner: { kind: 'PyTorchJob', name: 'pt', uid: 'pt-1' },
+      containers: [requests({ 'nvidia.com/gpu': '8' })],
+      runningSince: at(10),
+    });
+    apply('upsert', pt, at(10));
+    apply('delete', gpuNode('gpu-1', true), at(100.5));
+    await connector.advance(at(200));
+    const byJob = Object.fromEntries(records().map((r) => [r.attributes.job_name, r]));
+    expect(byJob.train?.quantity).toBe('120.000000000');
+    expect(byJob.train?.attributes).toMatchObject({
+      gpu_seconds: '40.000000000',
+      billed_duration_seconds: '60.000000000',
+      credit_gpu_seconds: '0.000000000',
+      charge_reason: 'minimum',
+      policy: 'training',
+    });
+    expect(byJob.pt?.quantity).toBe('0.000000000');
+    expect(byJob.pt?.attributes).toMatchObject({
+      outcome: 'preempted',
+      gpu_seconds: '43440.000000000',
+      billed_duration_seconds: '5430.000000000',
+      credit_gpu_seconds: '43440.000000000',
+      charge_reason: 'infrastructure_failure:spot_reclaimed',
+      policy: 'spot',
+    });
   });
 
   it('job records are delivered by the outbox but are never window usage', async () => {

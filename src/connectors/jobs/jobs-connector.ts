@@ -7,7 +7,8 @@ import type { EpochMs, Holding } from '../../metering/types.js';
 import type { UsageRecord } from '../../records/usage-record.js';
 import type { JobsConnectorConfig } from './config.js';
 import { JobBook } from './job-book.js';
-import { buildJobRecord } from './job-record.js';
+import { buildJobRecord, dominant } from './job-record.js';
+import { chargeJob, policyFor } from './policies.js';
 
 /** Wall-clock tick when no receiver drives the clock. */
 const WALL_TICK_MS = 1000;
@@ -91,7 +92,12 @@ export class JobsConnector implements Component, HoldingsConsumer {
       ...progress.map((s) =>
         buildJobRecord(s, { clusterId, type: this.config.progress_event_type, progressAt: s.end }),
       ),
-      ...finished.map((s) => buildJobRecord(s, { clusterId, type: this.config.event_type })),
+      ...finished.map((s) => {
+        const top = dominant(s.usage);
+        const facets = { tenant: s.tenant, gpuSku: top?.series.attributes.gpu_sku, jobKind: s.identity.kind };
+        const charge = chargeJob(s, policyFor(this.config.policies, facets));
+        return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
+      }),
     );
     if (this.pending.length === 0) return Promise.resolve();
     try {
