@@ -71,6 +71,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .option('--to <time>', 'RFC 3339 end (exclusive)')
     .option('--format <format>', 'table | csv | json', 'table')
     .option('--price-book <file>', 'price book (YAML): adds rate and amount columns')
+    .option('--by <what>', 'series (window usage) | job (one row per finished job: amount and credit)', 'series')
     .action(act((opts) => reportCommand(opts, output)));
 
   const outbox = program.command('outbox').description('delivery status, dead letters, replay and drain');
