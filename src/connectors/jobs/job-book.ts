@@ -4,6 +4,7 @@ import { type EpochMs, type Holding, type SeriesId, seriesKey } from '../../mete
 import type { JobsConnectorConfig } from './config.js';
 import { type JobIdentity, jobOf } from './job-identity.js';
 import { type PodEnd, podEnd } from './job-outcome.js';
+import { dominant } from './job-record.js';
 
 /** The meter code of GPU holdings (gpu_count is the peak of what a job holds of it at once). */
 const GPU_METER = 'gpu_hours';
@@ -252,7 +253,9 @@ function summaryOf(
   const sorted = [...usage.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, u]) => u);
   return {
     identity: job.identity,
-    tenant: job.tenant as string,
+    // The tenant of the series it used most (not of its last holdings: a namespace deleted with the job may
+    // re-attribute them for an instant).
+    tenant: dominant(sorted)?.series.tenant ?? (job.tenant as string),
     start: job.start as EpochMs,
     end,
     usage: sorted,

@@ -238,7 +238,8 @@ export class Inventory {
     if (!prev || (typeof object.uid === 'string' && object.uid !== prev.object.uid)) return;
     const dependents = this.dependentsOf(prev, undefined);
     this.detach(prev);
-    this.observe(prev, at, true);
+    // The DELETE event carries the object's last state (a DisruptionTarget condition set just before).
+    this.observe(object.kind === 'Pod' ? { ...prev, object } : prev, at, true);
     const end = deletionTime(object, at);
     this.send(prev.key, end, []);
     // Pods cannot run without their node: they stop holding when it goes (README.md "Pods on a vanished node").
