@@ -99,7 +99,9 @@ export class JobBook {
       job: key,
       pod,
       holdings: [],
-      since: at,
+      // Nothing held yet: the first holdings take effect at their own time, which may be before `at` (a pod
+      // first listed running starts at its containers' start).
+      since: Number.NEGATIVE_INFINITY,
       held: false,
       deleted,
       nodeGone: false,

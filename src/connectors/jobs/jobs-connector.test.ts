@@ -103,6 +103,18 @@ describe('jobs connector', () => {
     expect(again.records()[0]?.id).toBe(r?.id);
   });
 
+  it('a pod first listed running starts at its own start, not when it was seen', async () => {
+    const { connector, inventory, records } = await harness();
+    inventory.relist([gpuNode('gpu-1'), trainer('listed', { runningSince: at(3) })], at(50));
+    inventory.apply({
+      type: 'upsert',
+      object: trainer('listed', { phase: 'Succeeded', runningSince: at(3), finishedAt: at(63) }),
+      at: at(64),
+    });
+    await connector.advance(at(70));
+    expect(records().map((r) => [r.windowStart, r.windowEnd, r.quantity])).toEqual([[at(3), at(63), '7200.000000000']]);
+  });
+
   it('a retry within settle continues the job; the last pod decides the outcome', async () => {
     const { connector, apply, records } = await harness();
     apply('upsert', gpuNode('gpu-1'), at(0));
