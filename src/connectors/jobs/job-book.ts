@@ -31,7 +31,7 @@ export interface JobSummary {
   readonly ended?: PodEnd;
 }
 
-interface PodTrack {
+export interface PodTrack {
   readonly job: string;
   pod: PodObject;
   holdings: readonly Holding[];
@@ -44,7 +44,7 @@ interface PodTrack {
   observedAt: EpochMs;
 }
 
-interface JobTrack {
+export interface JobTrack {
   readonly identity: JobIdentity;
   readonly pods: Set<string>;
   start: EpochMs | undefined;
@@ -61,6 +61,10 @@ interface JobTrack {
 export class JobBook {
   private readonly pods = new Map<string, PodTrack>();
   private readonly jobs = new Map<string, JobTrack>();
+  /** Jobs changed (or forgotten) since the last `takeChanges`: what the connector persists. */
+  private readonly changed = new Set<string>();
+  /** After a restart: the last event time the books had reached (vanished pods end there, not later). */
+  private resumedAt: EpochMs | undefined;
 
   constructor(private readonly config: JobsConnectorConfig) {}
 
@@ -72,6 +76,7 @@ export class JobBook {
   observe(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
     const known = this.pods.get(resource);
     if (known) {
+      this.changed.add(known.job);
       known.pod = pod;
       known.deleted ||= deleted;
       known.observedAt = at;
@@ -95,6 +100,7 @@ export class JobBook {
       this.jobs.set(key, job);
     }
     job.pods.add(resource);
+    this.changed.add(key);
     this.pods.set(resource, {
       job: key,
       pod,
@@ -116,6 +122,7 @@ export class JobBook {
     const track = this.pods.get(resource);
     const job = track && this.jobs.get(track.job);
     if (!track || !job) return;
+    this.changed.add(track.job);
     const from = Math.max(track.since, at);
     this.integrate(job, track.holdings, track.since, from);
     if (holdings.length > 0) {
@@ -141,11 +148,39 @@ export class JobBook {
    * `at` (the usage connector's resync rule).
    */
   resync(prefix: string, at: EpochMs): void {
+    // After a restart, pods gone during the downtime end where the books had got to (never over-billed).
+    const end = Math.min(at, this.resumedAt ?? at);
+    this.resumedAt = undefined;
     for (const [resource, track] of this.pods) {
       if (!resource.startsWith(prefix) || track.observedAt >= at || track.deleted) continue;
       track.deleted = true;
-      if (track.holdings.length > 0) this.hold(resource, at, []);
+      if (track.holdings.length > 0) this.hold(resource, end, []);
     }
+  }
+
+  /** The jobs changed since the last call, with their current state (undefined: the job is gone). */
+  takeChanges(): Array<[string, { job: JobTrack; pods: Array<[string, PodTrack]> } | undefined]> {
+    const out: Array<[string, { job: JobTrack; pods: Array<[string, PodTrack]> } | undefined]> = [];
+    for (const key of this.changed) {
+      const job = this.jobs.get(key);
+      out.push([key, job ? { job, pods: [...job.pods].map((r) => [r, this.pods.get(r) as PodTrack]) } : undefined]);
+    }
+    this.changed.clear();
+    return out;
+  }
+
+  /** Marks jobs changed again (their state could not be written). */
+  markChanged(keys: Iterable<string>): void {
+    for (const k of keys) this.changed.add(k);
+  }
+
+  /** Restores jobs written by `takeChanges` before a restart; `resumedAt`: the clock the books had reached. */
+  restore(jobs: Iterable<[string, { job: JobTrack; pods: Array<[string, PodTrack]> }]>, resumedAt?: EpochMs): void {
+    for (const [key, { job, pods }] of jobs) {
+      this.jobs.set(key, job);
+      for (const [r, t] of pods) this.pods.set(r, t);
+    }
+    this.resumedAt = resumedAt;
   }
 
   /**
@@ -165,10 +200,12 @@ export class JobBook {
         const last = lastEnded(ends);
         if (last === undefined || job.start === undefined) {
           this.forget(key, job);
+          this.changed.add(key);
           continue;
         }
         const end = last.endedAt as EpochMs;
         if (now < end + this.config.settle) continue;
+        this.changed.add(key);
         finished.push(this.summary(job, end, podEndOf(last)));
         this.forget(key, job);
         continue;
@@ -178,6 +215,7 @@ export class JobBook {
       for (let b = first; b + this.config.settle <= now; b += interval) {
         progress.push(this.summaryAt(job, tracks, b));
         job.lastProgress = b;
+        this.changed.add(key);
       }
     }
     return { finished, progress };

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Host } from '../../component/component.js';
+import type { HoldingsConsumer, Host } from '../../component/component.js';
+import type { Holding } from '../../metering/types.js';
 import { SqliteUsageStore } from '../../extensions/storage/sqlite-store.js';
 import { Inventory } from '../../metering/attribution/inventory.js';
 import { config as attribution, MIN, node, pod, requests, T0 } from '../../metering/attribution/testdata/builders.js';
@@ -246,6 +250,64 @@ describe('jobs connector', () => {
       charge_reason: 'infrastructure_failure:spot_reclaimed',
       policy: 'spot',
     });
+  });
+
+  it('a job that runs across a restart keeps its start: the books are restored from the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-jobs-restart-'));
+    try {
+      const path = join(dir, 'state.db');
+      const run = async () => {
+        const s = SqliteUsageStore.open(path);
+        const c = new JobsConnector(
+          { id: 'jobs', logger: pino({ level: 'silent' }) },
+          jobsConnectorConfigSchema.parse({ progress_interval: '0s' }),
+        );
+        c.setClockDriven(true);
+        await c.start({ store: () => s, meterProvider: () => new MeterProvider() } as unknown as Host);
+        // What the usage connector does for the inventory: remembers the holdings, and after a restart hands
+        // back those it restored at its resume point (so a pod still running is continued, not re-sent).
+        const consumer: HoldingsConsumer = {
+          observePod: (r, p, t, d) => c.observePod(r, p, t, d),
+          setHoldings: (r, t, h) => {
+            held.set(r, h);
+            c.setHoldings(r, t, h);
+          },
+          resync: (p, present, t) => c.resync(p, present, t),
+          advance: (t) => c.advance(t),
+          resumePoint: () => restart.resumePoint,
+          currentHoldings: () => new Map(held),
+        };
+        const inv = new Inventory({ source: 'kubernetes/', config: attribution(), consumer });
+        return { s, c, inv };
+      };
+      const held = new Map<string, readonly Holding[]>();
+      const restart: { resumePoint?: number } = {};
+      const first = await run();
+      first.inv.apply({ type: 'upsert', object: gpuNode('gpu-1'), at: at(0) });
+      first.inv.apply({ type: 'upsert', object: trainer('x', { runningSince: at(1) }), at: at(1) });
+      await first.c.advance(at(30));
+      await first.c.shutdown();
+      first.s.close();
+      restart.resumePoint = at(30);
+
+      // After the restart the inventory continues what it held (the usage connector's restored holdings): the
+      // pod is listed again, holding the same, and finishes later.
+      const second = await run();
+      second.inv.relist([gpuNode('gpu-1'), trainer('x', { runningSince: at(1) })], at(40));
+      second.inv.apply({
+        type: 'upsert',
+        object: trainer('x', { phase: 'Succeeded', runningSince: at(1), finishedAt: at(61) }),
+        at: at(62),
+      });
+      await second.c.advance(at(70));
+      const rs = second.s.jobRecords({});
+      expect(rs.map((r) => [r.windowStart, r.windowEnd, r.quantity])).toEqual([[at(1), at(61), '7200.000000000']]);
+      expect(second.s.loadReceiverState('connectors::jobs').size).toBe(1); // only the clock is left
+      await second.c.shutdown();
+      second.s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('job records are delivered by the outbox but are never window usage', async () => {

@@ -9,9 +9,13 @@ import type { JobsConnectorConfig } from './config.js';
 import { JobBook } from './job-book.js';
 import { buildJobRecord, dominant } from './job-record.js';
 import { chargeJob, policyFor } from './policies.js';
+import { decodeJobState, encodeJobState } from './job-state-codec.js';
 
 /** Wall-clock tick when no receiver drives the clock. */
 const WALL_TICK_MS = 1000;
+/** Where the books live in the store (`receiver_state`), and the key of the clock they had reached. */
+export const JOBS_STATE_SOURCE = 'connectors::jobs';
+const CLOCK_KEY = '\u0000clock';
 
 /**
  * The `jobs` connector: fed the same holdings (and the pods they belong to) as the usage connector, it keeps
@@ -29,6 +33,8 @@ export class JobsConnector implements Component, HoldingsConsumer {
   private metrics: { records: Counter; progress: Counter } | undefined;
   /** Records built but not yet committed (a failed commit is retried at the next advance: never lost). */
   private pending: UsageRecord[] = [];
+  /** The last time `advance` was given. */
+  private clock: EpochMs | undefined;
 
   constructor(
     settings: ComponentSettings,
@@ -59,6 +65,15 @@ export class JobsConnector implements Component, HoldingsConsumer {
     meter
       .createObservableGauge('meterbridge_jobs_open', { description: 'Jobs with a pod not yet stopped' })
       .addCallback((r) => r.observe(this.book.openJobs()));
+    // The books of jobs still open at the last stop continue (README "Restarts").
+    const state = this.store.loadReceiverState(JOBS_STATE_SOURCE);
+    const clock = state.get(CLOCK_KEY);
+    state.delete(CLOCK_KEY);
+    this.book.restore(
+      [...state].map(([key, text]) => [key, decodeJobState(key, text)] as const),
+      clock === undefined ? undefined : Number(clock),
+    );
+    if (state.size > 0) this.log.info({ jobs: state.size }, 'job books restored');
     this.running = true;
     if (!this.clockDriven) {
       this.timer = setInterval(() => void this.advance(Date.now()), WALL_TICK_MS);
@@ -67,8 +82,30 @@ export class JobsConnector implements Component, HoldingsConsumer {
   }
 
   async shutdown(): Promise<void> {
+    if (!this.running) return;
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    this.persist();
+  }
+
+  /** Writes the books of every job changed since the last write, and the clock they have reached. */
+  private persist(): void {
+    const changes = this.book.takeChanges();
+    // The clock goes with changes only: a quiet tick costs no commit (an older clock only ends vanished pods earlier).
+    if (changes.length === 0) return;
+    try {
+      this.store?.commitReceiverState(
+        JOBS_STATE_SOURCE,
+        [
+          ...changes.flatMap(([k, v]) => (v ? [[k, encodeJobState(v)] as const] : [])),
+          ...(this.clock === undefined ? [] : [[CLOCK_KEY, String(this.clock)] as const]),
+        ],
+        changes.filter(([, v]) => v === undefined).map(([k]) => k),
+      );
+    } catch (err) {
+      this.book.markChanged(changes.map(([k]) => k));
+      this.log.error({ err }, 'writing the job books failed; retrying at the next tick');
+    }
   }
 
   observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
@@ -86,6 +123,7 @@ export class JobsConnector implements Component, HoldingsConsumer {
   /** Writes the records of every job final at `now` and every progress boundary due. */
   advance(now: EpochMs): Promise<void> {
     if (!this.running || !this.store) return Promise.resolve();
+    this.clock = now;
     const { finished, progress } = this.book.due(now);
     const { cluster_id: clusterId } = this.config;
     this.pending.push(
@@ -99,12 +137,16 @@ export class JobsConnector implements Component, HoldingsConsumer {
         return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
       }),
     );
-    if (this.pending.length === 0) return Promise.resolve();
+    if (this.pending.length === 0) {
+      this.persist();
+      return Promise.resolve();
+    }
     try {
       const added = this.store.commitJobRecords(this.pending);
       this.metrics?.records.add(this.pending.filter((r) => r.meter === this.config.event_type).length);
       this.metrics?.progress.add(this.pending.filter((r) => r.meter !== this.config.event_type).length);
       this.pending = [];
+      this.persist();
       for (const listener of this.listeners) listener(added);
     } catch (err) {
       // The books have moved on: the records stay pending and the next advance commits them again.
