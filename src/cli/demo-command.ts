@@ -75,6 +75,7 @@ connectors:
     cluster_id: demo
   jobs:
     cluster_id: demo
+    checkpoint_interval: ${JSON.stringify(o.window)}
 exporters:
   file:
     path: ${JSON.stringify(o.records)}

@@ -75,6 +75,11 @@ export const jobsConnectorConfigSchema = z
      * retry) continues the job. Progress records also wait this long after their boundary.
      */
     settle: duration().prefault('60s'),
+    /**
+     * How often (event time) the books of jobs that changed are written to the store; at shutdown always. A
+     * crash loses at most this much of their changes. Match the usage connector's window.
+     */
+    checkpoint_interval: duration().prefault('60s'),
     /** Pod label whose value names the job (pods with the same value in a namespace are one job). */
     job_label: z.string().min(1).optional(),
     /** Kinds of a pod's controller owner that make it a job. */

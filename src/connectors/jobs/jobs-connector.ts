@@ -35,6 +35,7 @@ export class JobsConnector implements Component, HoldingsConsumer {
   private pending: UsageRecord[] = [];
   /** The last time `advance` was given. */
   private clock: EpochMs | undefined;
+  private lastCheckpoint: EpochMs | undefined;
 
   constructor(
     settings: ComponentSettings,
@@ -88,6 +89,13 @@ export class JobsConnector implements Component, HoldingsConsumer {
     this.persist();
   }
 
+  /** Writes the books every `checkpoint_interval` of event time. */
+  private checkpoint(now: EpochMs): void {
+    if (this.lastCheckpoint !== undefined && now - this.lastCheckpoint < this.config.checkpoint_interval) return;
+    this.lastCheckpoint = now;
+    this.persist();
+  }
+
   /** Writes the books of every job changed since the last write, and the clock they have reached. */
   private persist(): void {
     const changes = this.book.takeChanges();
@@ -138,7 +146,7 @@ export class JobsConnector implements Component, HoldingsConsumer {
       }),
     );
     if (this.pending.length === 0) {
-      this.persist();
+      this.checkpoint(now);
       return Promise.resolve();
     }
     try {
@@ -146,7 +154,7 @@ export class JobsConnector implements Component, HoldingsConsumer {
       this.metrics?.records.add(this.pending.filter((r) => r.meter === this.config.event_type).length);
       this.metrics?.progress.add(this.pending.filter((r) => r.meter !== this.config.event_type).length);
       this.pending = [];
-      this.persist();
+      this.checkpoint(now);
       for (const listener of this.listeners) listener(added);
     } catch (err) {
       // The books have moved on: the records stay pending and the next advance commits them again.
