@@ -38,7 +38,7 @@ async function harness(cfg: Record<string, unknown> = {}) {
   const s = store;
   const connector = new JobsConnector(
     { id: 'jobs', logger: pino({ level: 'silent' }) },
-    jobsConnectorConfigSchema.parse({ cluster_id: 'c1', settle: '60s', ...cfg }),
+    jobsConnectorConfigSchema.parse({ cluster_id: 'c1', settle: '60s', checkpoint_interval: '1ms', ...cfg }),
   );
   connector.setClockDriven(true);
   const host = { store: () => s, meterProvider: () => new MeterProvider() } as unknown as Host;
@@ -308,6 +308,24 @@ describe('jobs connector', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('records and books are written once per checkpoint_interval of event time, and at shutdown', async () => {
+    const { connector, apply, records } = await harness({ checkpoint_interval: '10m' });
+    apply('upsert', gpuNode('gpu-1'), at(0));
+    await connector.advance(at(0)); // the first tick writes
+    apply('upsert', trainer('x', { runningSince: at(0) }), at(0));
+    apply('upsert', trainer('x', { phase: 'Succeeded', runningSince: at(0), finishedAt: at(2) }), at(2));
+    await connector.advance(at(5));
+    expect(records()).toEqual([]);
+    await connector.advance(at(10));
+    expect(records()).toHaveLength(1);
+    apply('upsert', trainer('y', { runningSince: at(11) }), at(11));
+    apply('upsert', trainer('y', { phase: 'Succeeded', runningSince: at(11), finishedAt: at(12) }), at(12));
+    await connector.advance(at(14));
+    expect(records()).toHaveLength(1);
+    await connector.shutdown();
+    expect(records()).toHaveLength(2);
   });
 
   it('job records are delivered by the outbox but are never window usage', async () => {

@@ -86,13 +86,29 @@ export class JobsConnector implements Component, HoldingsConsumer {
     if (!this.running) return;
     this.running = false;
     if (this.timer) clearInterval(this.timer);
-    this.persist();
+    this.flush();
   }
 
-  /** Writes the books every `checkpoint_interval` of event time. */
-  private checkpoint(now: EpochMs): void {
-    if (this.lastCheckpoint !== undefined && now - this.lastCheckpoint < this.config.checkpoint_interval) return;
-    this.lastCheckpoint = now;
+  /**
+   * Commits the records of jobs final since the last flush, then writes the changed books (every
+   * `checkpoint_interval` of event time, and at shutdown: one store commit per interval, not per tick). A crash
+   * before the flush loses neither: the books written last still hold those jobs, which end again after the
+   * restart under the same ids.
+   */
+  private flush(): void {
+    if (this.pending.length > 0) {
+      try {
+        const added = this.store?.commitJobRecords(this.pending) ?? 0;
+        this.metrics?.records.add(this.pending.filter((r) => r.meter === this.config.event_type).length);
+        this.metrics?.progress.add(this.pending.filter((r) => r.meter !== this.config.event_type).length);
+        this.pending = [];
+        for (const listener of this.listeners) listener(added);
+      } catch (err) {
+        // The records stay pending (and the books unwritten) until the next flush.
+        this.log.error({ err, pending: this.pending.length }, 'committing job records failed; retrying');
+        return;
+      }
+    }
     this.persist();
   }
 
@@ -145,20 +161,9 @@ export class JobsConnector implements Component, HoldingsConsumer {
         return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
       }),
     );
-    if (this.pending.length === 0) {
-      this.checkpoint(now);
-      return Promise.resolve();
-    }
-    try {
-      const added = this.store.commitJobRecords(this.pending);
-      this.metrics?.records.add(this.pending.filter((r) => r.meter === this.config.event_type).length);
-      this.metrics?.progress.add(this.pending.filter((r) => r.meter !== this.config.event_type).length);
-      this.pending = [];
-      this.checkpoint(now);
-      for (const listener of this.listeners) listener(added);
-    } catch (err) {
-      // The books have moved on: the records stay pending and the next advance commits them again.
-      this.log.error({ err, pending: this.pending.length }, 'committing job records failed; retrying');
+    if (this.lastCheckpoint === undefined || now - this.lastCheckpoint >= this.config.checkpoint_interval) {
+      this.lastCheckpoint = now;
+      this.flush();
     }
     return Promise.resolve();
   }
