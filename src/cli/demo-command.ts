@@ -14,6 +14,7 @@ import { Service } from '../service/service.js';
 import { VERSION } from '../version.js';
 import { compareWithTruth, type DemoComparison } from './demo-comparison.js';
 import { commandLogger, type LogFlags } from './log-options.js';
+import { compareJobs, type JobComparison } from './demo-jobs.js';
 import { demoFiles, recreateDemoStore } from './demo-store.js';
 import { EXIT } from './exit-codes.js';
 import { type Output, renderTable } from './output.js';
@@ -72,6 +73,9 @@ connectors:
     window: ${JSON.stringify(o.window)}
     grace: 10s
     cluster_id: demo
+  jobs:
+    cluster_id: demo
+    checkpoint_interval: ${JSON.stringify(o.window)}
 exporters:
   file:
     path: ${JSON.stringify(o.records)}
@@ -81,8 +85,8 @@ extensions:
 service:
   extensions: [${extensions}]
   pipelines:
-    metrics: { receivers: [simulator], exporters: [usage] }
-    usage: { receivers: [usage], exporters: [file] }
+    metrics: { receivers: [simulator], exporters: [usage, jobs] }
+    usage: { receivers: [usage, jobs], exporters: [file] }
   telemetry: { logs: { level: warn } }
 `;
 }
@@ -150,9 +154,18 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
   const expected = expectedBilledNanos(groundTruth(timeline), catalog);
   const db = SqliteUsageStore.open(store);
   let comparison: DemoComparison;
+  let jobs: JobComparison;
   let delivery;
+  // A job is final `settle` after it ends; the simulator's last clock tick is `close_after_end` past the end.
+  const closeAfterEnd = (config.components.get('simulator')?.config as { close_after_end: number }).close_after_end;
+  const settle = (config.components.get('jobs')?.config as { settle: number }).settle;
   try {
     comparison = compareWithTruth(db.usageBySeries({}), expected, catalog);
+    jobs = compareJobs(
+      db.jobRecords({}).filter((r) => r.meter === 'gpu_job'),
+      timeline.jobMarks(),
+      timeline.end + closeAfterEnd - settle,
+    );
     delivery = db.status();
   } finally {
     db.close();
@@ -175,6 +188,9 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
     tenants: comparison.tenants,
     differences: comparison.differences.length,
     mismatches: comparison.differences,
+    job_records: jobs.jobs,
+    job_differences: jobs.differences.length,
+    job_mismatches: jobs.differences,
   };
   if (options.json) {
     output.out(JSON.stringify(summary, null, 2));
@@ -198,6 +214,14 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
         ? `ground truth: exact (${comparison.series} series compared, 0 differences)`
         : `ground truth: ${comparison.differences.length} differences`,
     );
+    for (const d of jobs.differences.slice(0, 20)) {
+      output.out(`  JOB MISMATCH ${d.job} ${d.field}: billed ${d.billed} truth ${d.truth}`);
+    }
+    output.out(
+      jobs.differences.length === 0
+        ? `job records: exact (${jobs.jobs} jobs compared, 0 differences)`
+        : `job records: ${jobs.differences.length} differences in ${jobs.jobs} jobs`,
+    );
   }
   if (options.serve) {
     await serveDashboard(
@@ -209,7 +233,7 @@ export async function demoCommand(options: DemoOptions, output: Output): Promise
       output,
     );
   }
-  return comparison.differences.length === 0 ? EXIT.OK : EXIT.FAILED;
+  return comparison.differences.length === 0 && jobs.differences.length === 0 ? EXIT.OK : EXIT.FAILED;
 }
 
 const DEFAULT_DASHBOARD = '127.0.0.1:8080';

@@ -9,6 +9,7 @@ import { EXIT, exitCodeOf, isSqliteError } from './exit-codes.js';
 import { withLogOptions } from './log-options.js';
 import { type Output, processOutput } from './output.js';
 import { outboxCommand } from './outbox-command.js';
+import { estimateCommand } from './estimate-command.js';
 import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
 import { validateCommand } from './validate-command.js';
@@ -71,7 +72,17 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .option('--to <time>', 'RFC 3339 end (exclusive)')
     .option('--format <format>', 'table | csv | json', 'table')
     .option('--price-book <file>', 'price book (YAML): adds rate and amount columns')
+    .option('--by <what>', 'series (window usage) | job (one row per finished job: amount and credit)', 'series')
     .action(act((opts) => reportCommand(opts, output)));
+
+  program
+    .command('estimate')
+    .description('what a Job/Pod manifest would cost per hour and for a duration, by GPU SKU')
+    .requiredOption('-f, --file <manifest>', 'Pod, Job, CronJob, JobSet or training-job manifest (YAML)')
+    .requiredOption('--price-book <file>', 'price book (YAML)')
+    .option('--duration <duration>', 'how long it runs (e.g. 3h, 90m)', '1h')
+    .option('--json', 'JSON output')
+    .action(act((opts) => estimateCommand(opts, output)));
 
   const outbox = program.command('outbox').description('delivery status, dead letters, replay and drain');
   outbox

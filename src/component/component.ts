@@ -3,6 +3,7 @@ import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
+import type { PodObject } from '../metering/objects.js';
 import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 
 /** The kinds of component, as in the OpenTelemetry Collector. */
@@ -46,6 +47,11 @@ export interface HoldingsConsumer {
    * resources instead of starting them anew; a consumer without it makes every listed object a first one.
    */
   currentHoldings?(prefix: string): ReadonlyMap<string, readonly Holding[]>;
+  /**
+   * A pod was listed, changed (`deleted` false) or deleted, observed at `at`; called before the holdings of
+   * `resource` that the change causes. What the jobs connector reads to find a pod's job and how it ended.
+   */
+  observePod?(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void;
 }
 
 /**

@@ -40,6 +40,13 @@ export interface ContainerResources {
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
+/** One `metadata.ownerReferences` entry: what the jobs connector reads to find a pod's job. */
+export interface OwnerRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
 export interface PodObject extends ObjectMeta {
   readonly kind: 'Pod';
   readonly nodeName?: string;
@@ -57,6 +64,15 @@ export interface PodObject extends ObjectMeta {
   readonly runningSince?: EpochMs;
   /** When the last container terminated (Succeeded/Failed). */
   readonly finishedAt?: EpochMs;
+  /** The controller among `metadata.ownerReferences` (else the first one); absent for a bare pod. */
+  readonly owner?: OwnerRef;
+  /** status.reason, e.g. `Evicted` (kubelet node-pressure eviction), `Preempting`, `NodeLost`. */
+  readonly reason?: string;
+  /**
+   * The reason of the `DisruptionTarget` condition when its status is `True`: `PreemptionByScheduler`,
+   * `DeletionByTaintManager`, `EvictionByEvictionAPI`, `DeletionByPodGC`, `TerminationByKubelet`.
+   */
+  readonly disruption?: string;
 }
 
 export interface PvcObject extends ObjectMeta {

@@ -1,6 +1,7 @@
 import type { AmountConsumer, HoldingsConsumer } from '../component/component.js';
 import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 import { seriesKey } from '../metering/types.js';
+import type { PodObject } from '../metering/objects.js';
 
 /** What a processor does to one series: the series to bill instead, or undefined to drop it. */
 export type SeriesMapper = (series: SeriesId) => SeriesId | undefined;
@@ -56,6 +57,11 @@ export class SeriesProcessor implements MetricsConsumer {
 
   advance(now: EpochMs): Promise<void> {
     return this.next.advance(now);
+  }
+
+  /** Pods pass through unchanged: the series of their holdings are mapped on their own way. */
+  observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
+    this.next.observePod?.(resource, pod, at, deleted);
   }
 
   resumePoint(): EpochMs | undefined {

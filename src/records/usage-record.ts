@@ -18,6 +18,11 @@ export interface UsageRecord {
   /** Decimal string in the billed unit, 9 decimals: `8.000000000`. */
   readonly quantity: string;
   readonly unit: string;
+  /**
+   * True for a job record of the jobs connector: one per finished job (or its progress), its window the job's
+   * `[start, end)`, its attributes the job's facts. Delivered like any record; never part of window usage.
+   */
+  readonly job?: true;
   /** The CloudEvents 1.0 structured JSON form, exactly as exporters send it. */
   readonly event: UsageCloudEvent;
 }

@@ -97,18 +97,13 @@ export function rateUsage(
     const rest = remaining.get(u) ?? 0n;
     if (parts.length > 0 && rest === 0n) continue;
     const line = lineOf(u, rest, parts.length === 0 ? u.records : 0, 'usage');
-    const rate = mostSpecific(book.rates, (r) => r.meter === u.meter && matches(r.match, u.attributes), rateWeight);
-    if (rate === undefined) {
+    const price = priceOf(book, u.meter, u.attributes);
+    if (price === undefined) {
       unrated.add(describeSeries(u.meter, u.attributes));
       lines.push(line);
       continue;
     }
-    const rule = mostSpecific(
-      book.rules,
-      (r) => (r.meter ?? u.meter) === u.meter && matches(r.match, u.attributes),
-      ruleWeight,
-    );
-    lines.push(priced(line, rate.rate, rule?.discount_percent ?? '0', decimals));
+    lines.push(priced(line, price.rate, price.discountPercent, decimals));
   }
   lines.push(...shortfalls);
   lines.sort(compareLines);
@@ -124,6 +119,25 @@ export function rateUsage(
     if (line.price) totals.set(line.tenant, (totals.get(line.tenant) ?? 0n) + line.price.amount.minor);
   }
   return { lines, currency: book.currency, decimals, totals, warnings };
+}
+
+/**
+ * The list rate of a meter's series (the most specific matching rate) and its discount (the most specific
+ * matching rule, else 0); undefined when no rate matches. The job report prices job records with it.
+ */
+export function priceOf(
+  book: PriceBook,
+  meter: string,
+  attributes: Attributes,
+): { readonly rate: string; readonly discountPercent: string } | undefined {
+  const rate = mostSpecific(book.rates, (r) => r.meter === meter && matches(r.match, attributes), rateWeight);
+  if (rate === undefined) return undefined;
+  const rule = mostSpecific(
+    book.rules,
+    (r) => (r.meter ?? meter) === meter && matches(r.match, attributes),
+    ruleWeight,
+  );
+  return { rate: rate.rate, discountPercent: rule?.discount_percent ?? '0' };
 }
 
 /** True when every attribute of `match` has exactly that value in `attributes`. */

@@ -1,5 +1,6 @@
 import { alertsFactory } from '../alerts/factory.js';
 import { Registry } from '../component/registry.js';
+import { jobsConnectorFactory } from '../connectors/jobs/factory.js';
 import { usageConnectorFactory } from '../connectors/usage/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { lagoExporterFactory } from '../exporters/lago/factory.js';
@@ -35,6 +36,7 @@ export function defaultRegistry(): Registry {
     .register(transformProcessorFactory)
     .register(batchProcessorFactory)
     .register(usageConnectorFactory)
+    .register(jobsConnectorFactory)
     .register(fileExporterFactory)
     .register(lagoExporterFactory)
     .register(openMeterExporterFactory)

@@ -14,6 +14,9 @@ import type {
 } from '../component/component.js';
 import { MeterbridgeError } from '../component/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
+import type { JobsConnectorConfig } from '../connectors/jobs/config.js';
+import type { JobsConnectorFactory } from '../connectors/jobs/factory.js';
+import type { JobsConnector } from '../connectors/jobs/jobs-connector.js';
 import type { UsageConnectorConfig } from '../connectors/usage/config.js';
 import type { UsageConnectorFactory } from '../connectors/usage/factory.js';
 import type { UsageConnector } from '../connectors/usage/usage-connector.js';
@@ -27,6 +30,7 @@ import { PrometheusMetricsExporter } from '../exporters/prometheus/prometheus-ex
 import { serviceResource } from '../telemetry/service-resource.js';
 import type { ProcessorFactory } from '../component/registry.js';
 import type { MetricsConsumer } from '../processors/series-processor.js';
+import { HoldingsFanOut } from './holdings-fan-out.js';
 
 /** The id the `service::telemetry::metrics` listener logs under. */
 export const TELEMETRY_METRICS_ID = 'service::telemetry::metrics';
@@ -64,6 +68,7 @@ export class Service {
   private usageStore: UsageStore | undefined;
   private leadership: Leadership | undefined;
   private connector: UsageConnector | undefined;
+  private jobs: JobsConnector | undefined;
   private stopRequested: ((reason: string) => void) | undefined;
   private failure: string | undefined;
   private readonly stopReason: Promise<string>;
@@ -221,9 +226,24 @@ export class Service {
         (id) => this.entry(id).kind === 'connector',
       ),
     );
-    if (connectorIds.size > 1)
+    const ofType = (type: string) => [...connectorIds].filter((id) => this.entry(id).factory.type === type);
+    const jobsIds = ofType('jobs');
+    const usageIds = [...connectorIds].filter((id) => !jobsIds.includes(id));
+    if (usageIds.length > 1)
       throw new MeterbridgeError('MB_SERVICE', 'only one usage connector per service is supported');
-    const [connectorId] = connectorIds;
+    if (jobsIds.length > 1)
+      throw new MeterbridgeError('MB_SERVICE', 'only one jobs connector per service is supported');
+    const [connectorId] = usageIds;
+    const [jobsId] = jobsIds;
+    if (jobsId !== undefined && connectorId === undefined)
+      throw new MeterbridgeError('MB_SERVICE', `connector ${jobsId} needs a usage connector in its metrics pipelines`);
+    if (jobsId !== undefined) {
+      const e = this.entry(jobsId);
+      this.jobs = (e.factory as JobsConnectorFactory).createJobsConnector(
+        this.settings(jobsId),
+        e.config as JobsConnectorConfig,
+      );
+    }
     if (connectorId) {
       const e = this.entry(connectorId);
       this.connector = (e.factory as UsageConnectorFactory).createConnector(
@@ -305,7 +325,10 @@ export class Service {
           continue;
         }
         chains.set(id, chain);
-        let next: MetricsConsumer = this.connector;
+        let next: MetricsConsumer =
+          this.jobs && jobsId !== undefined && pipeline.exporters.includes(jobsId)
+            ? new HoldingsFanOut(this.connector, this.jobs)
+            : this.connector;
         for (const pid of [...pipeline.processors].reverse()) {
           const pe = this.entry(pid);
           next = (pe.factory as ProcessorFactory).createProcessor(this.settings(pid), pe.config, next);
@@ -322,6 +345,14 @@ export class Service {
       });
       await this.connector.start(host);
       this.started.push({ id: connectorId, component: this.connector });
+    }
+    if (this.jobs && jobsId !== undefined) {
+      this.jobs.setClockDriven(receivers.some((r) => r.receiver.drivesClock));
+      this.jobs.onCommitted(() => {
+        for (const w of this.workers.values()) w.notify();
+      });
+      await this.jobs.start(host);
+      this.started.push({ id: jobsId, component: this.jobs });
     }
     for (const { id, receiver } of receivers) {
       await receiver.start(host);

@@ -44,6 +44,9 @@ describe('meterbridge demo', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.differences).toBe(0);
+    // Job records (jobs connector) against the simulation's planned jobs: outcome, times, usage, tenant.
+    expect(doc.job_differences).toBe(0);
+    expect(doc.job_records).toBeGreaterThan(1000);
     expect(doc.seed).toBe(7);
     expect(doc.days).toBe(30);
     for (const tenant of ['team-alpha', 'team-beta', 'team-gpu', 'unattributed']) {
@@ -55,10 +58,13 @@ describe('meterbridge demo', () => {
     expect(h100.billed).toBe(h100.truth);
     expect(doc.delivered).toEqual([{ exporter: 'file', lag: 0, dead_letters: 0 }]);
     // The unattributed bucket is shown above but billed to nobody: the file exporter never receives it.
-    const subjects = readFileSync(doc.records_file, 'utf8')
+    const events = readFileSync(doc.records_file, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l).subject as string);
+      .map((l) => JSON.parse(l) as { subject: string; type: string });
+    expect(events.some((e) => e.type === 'gpu_job')).toBe(true);
+    expect(events.filter((e) => e.type.startsWith('gpu_job')).every((e) => e.subject !== 'unattributed')).toBe(true);
+    const subjects = events.filter((e) => !e.type.startsWith('gpu_job')).map((e) => e.subject);
     expect(subjects.length).toBeGreaterThan(0);
     expect(subjects.length).toBeLessThan(doc.records);
     expect(subjects.filter((s) => s === 'unattributed')).toEqual([]);
@@ -71,7 +77,8 @@ describe('meterbridge demo', () => {
     expect(r.stdout).toMatch(/^tenant\s+node-h\s+cpu core-h/m);
     expect(r.stdout).toContain('team-gpu');
     expect(r.stdout).toMatch(/^team-gpu\s+nvidia-h100-80gb-hbm3\s/m);
-    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^ground truth: exact/);
+    expect(r.stdout).toMatch(/^ground truth: exact/m);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^job records: exact \(\d+ jobs compared, 0 differences\)/);
   });
 
   it('rejects a bad option with a clear message', () => {

@@ -42,6 +42,12 @@ describe('withoutUnattributed', () => {
     expect(pushed).toEqual([['u']]);
   });
 
+  it('keeps the pacing an exporter declares: in order (one push at a time) and its most requests in flight', () => {
+    const push = async () => {};
+    expect(withoutUnattributed({ maxBatchSize: 1, push, inOrder: true }).inOrder).toBe(true);
+    expect(withoutUnattributed({ maxBatchSize: 1, push, maxInFlight: 2 }).maxInFlight).toBe(2);
+  });
+
   it('is the default: include_unattributed is false unless an exporter opts in', () => {
     expect(deliveryConfigSchema.parse({}).include_unattributed).toBe(false);
     expect(deliveryConfigSchema.parse({ include_unattributed: true }).include_unattributed).toBe(true);

@@ -26,7 +26,15 @@ export function withoutUnattributed(exporter: UsageExporter): UsageExporter {
     return exporter.push(billed.length === records.length ? records : billed, signal);
   };
   const shutdown = exporter.shutdown?.bind(exporter);
-  return { maxBatchSize: exporter.maxBatchSize, push, ...(shutdown ? { shutdown } : {}) };
+  // What the delivery worker reads to pace requests goes through: an in-order exporter (file) must never get
+  // two pushes at once (its lines would interleave).
+  return {
+    maxBatchSize: exporter.maxBatchSize,
+    push,
+    ...(exporter.inOrder !== undefined ? { inOrder: exporter.inOrder } : {}),
+    ...(exporter.maxInFlight !== undefined ? { maxInFlight: exporter.maxInFlight } : {}),
+    ...(shutdown ? { shutdown } : {}),
+  };
 }
 
 /** The exporter a delivery worker is given: `exporter` itself when it opted in, else `withoutUnattributed`. */

@@ -48,6 +48,8 @@ export const lagoExporterConfigSchema = z
     external_customer_id: template('{tenant}'),
     /** Meter → Lago billable metric. Records of a meter not listed are sent with code = meter. */
     billable_metrics: z.record(z.string().min(1), billableMetricSchema).prefault(defaultMetrics),
+    /** The region job records name (`properties.region` of a job event); absent: not sent. */
+    region: z.string().min(1).optional(),
     /** Create missing billable metrics and the plan at start; never changes existing ones. */
     bootstrap: z.boolean().default(true),
     /** Used only when bootstrap creates the plan. */

@@ -15,11 +15,14 @@ export interface LagoEvent {
 export class LagoEventMapper {
   private readonly config: Pick<
     LagoExporterConfig,
-    'billable_metrics' | 'external_subscription_id' | 'external_customer_id'
+    'billable_metrics' | 'external_subscription_id' | 'external_customer_id' | 'region'
   >;
 
   constructor(
-    config: Pick<LagoExporterConfig, 'billable_metrics' | 'external_subscription_id' | 'external_customer_id'>,
+    config: Pick<
+      LagoExporterConfig,
+      'billable_metrics' | 'external_subscription_id' | 'external_customer_id' | 'region'
+    >,
   ) {
     this.config = config;
   }
@@ -38,6 +41,7 @@ export class LagoEventMapper {
   }
 
   toEvent(record: UsageRecord): LagoEvent {
+    if (record.job) return this.toJobEvent(record);
     return {
       transaction_id: record.id,
       external_subscription_id: this.subscriptionId(record.tenant, clusterOf(record)),
@@ -48,6 +52,48 @@ export class LagoEventMapper {
       properties: { ...record.event.data },
     };
   }
+
+  private toJobEvent(record: UsageRecord): LagoEvent {
+    return {
+      transaction_id: record.id,
+      external_subscription_id: this.subscriptionId(record.tenant, clusterOf(record)),
+      code: this.metricCode(record.meter),
+      timestamp: unixSeconds(record.windowEnd),
+      properties: jobProperties(record, this.config.region),
+    };
+  }
+}
+
+/**
+ * A job record in the shape of Lago's GPU billing guide: one event per finished job (or progress point), its
+ * `timestamp` the job's end (when it completed or was preempted), `properties` flat: `gpu_type`, `gpu_count`,
+ * `duration_seconds` (actual), `billed_duration_seconds`, `gpu_seconds` and `quantity` (billed: the `sum_agg` field),
+ * `availability_class` (spot / on-demand), `region` (configured), the job, its outcome and any credit.
+ * `avg_utilization` and `peak_vram_gb` are not sent: the job books hold no DCGM data yet (README).
+ */
+function jobProperties(record: UsageRecord, region: string | undefined): Record<string, string> {
+  const a = record.attributes;
+  const optional = (key: string, v: string | undefined) => (v === undefined ? {} : { [key]: v });
+  return {
+    ...optional('gpu_type', a.gpu_sku),
+    ...optional('mig_profile', a.mig_profile),
+    gpu_count: a.gpu_count ?? '0',
+    duration_seconds: a.duration_seconds ?? '0',
+    ...optional('billed_duration_seconds', a.billed_duration_seconds),
+    gpu_seconds: record.quantity,
+    // The same billed GPU-seconds under the field bootstrap's sum_agg metrics read.
+    quantity: record.quantity,
+    ...optional('availability_class', a.capacity_type),
+    ...optional('region', region),
+    ...optional('job_name', a.job_name),
+    ...optional('job_kind', a.job_kind),
+    ...optional('job_uid', a.job_uid),
+    ...optional('namespace', a.namespace),
+    ...optional('outcome', a.outcome),
+    ...optional('end_reason', a.end_reason),
+    ...optional('credit_gpu_seconds', a.credit_gpu_seconds),
+    ...optional('charge_reason', a.charge_reason),
+  };
 }
 
 /** The cluster id from the record's CloudEvents source `meterbridge://<cluster id>`. */

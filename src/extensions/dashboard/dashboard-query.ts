@@ -1,6 +1,7 @@
 import type { Readiness } from '../../component/component.js';
 import type { EpochMs } from '../../metering/types.js';
-import type { LastDeadLetter } from '../storage/store-reader.js';
+import { formatNanos } from '../../metering/units.js';
+import type { JobRow, LastDeadLetter } from '../storage/store-reader.js';
 import type { OutboxStatus, UsageStore } from '../storage/usage-store.js';
 import {
   gpuHoursBySku,
@@ -23,6 +24,7 @@ export type DashboardQuery =
       readonly tenant?: string;
     }
   | { readonly kind: 'unattributed' }
+  | { readonly kind: 'jobs'; readonly tenant?: string }
   | { readonly kind: 'delivery'; readonly service: ServiceFacts };
 
 /** The readiness facts only the running service knows; the outbox's are read with the query. */
@@ -32,7 +34,12 @@ export type ServiceFacts = Omit<Readiness, 'outbox'>;
 export interface QuerySource extends UsageReader {
   outboxStatus(): OutboxStatus[];
   lastDeadLetters(): LastDeadLetter[];
+  /** The latest finished-job records, newest first (absent: no jobs shown). */
+  latestJobs?(limit: number): JobRow[];
 }
+
+/** Jobs the dashboard lists (newest first). */
+export const JOBS_SHOWN = 50;
 
 /** A store as a query source (the in-thread path, for a store the workers cannot open, e.g. `:memory:`). */
 export function storeQuerySource(store: UsageStore & Partial<Pick<UsageReader, 'usageByBucket'>>): QuerySource {
@@ -41,6 +48,19 @@ export function storeQuerySource(store: UsageStore & Partial<Pick<UsageReader, '
     loadCheckpointTime: () => store.loadCheckpointTime(),
     usageBySeries: (range) => store.usageBySeries(range),
     outboxStatus: () => store.status(),
+    latestJobs: (limit) =>
+      store
+        .jobRecords({})
+        .filter((r) => r.attributes.outcome !== 'running')
+        .reverse()
+        .slice(0, limit)
+        .map((r) => ({
+          tenant: r.tenant,
+          attributes: r.attributes,
+          start: r.windowStart,
+          end: r.windowEnd,
+          nanos: r.nanos,
+        })),
     ...(byBucket ? { usageByBucket: byBucket } : {}),
     lastDeadLetters: () => {
       const last = new Map<string, LastDeadLetter>();
@@ -64,9 +84,38 @@ export function answerQuery(query: DashboardQuery, source: QuerySource, o: ViewO
       return JSON.stringify(gpuHoursBySku(source, query));
     case 'unattributed':
       return JSON.stringify(unattributedView(source));
+    case 'jobs':
+      return JSON.stringify(jobsView(source, query.tenant));
     case 'delivery':
       return JSON.stringify(deliveryView(query.service, source.outboxStatus(), source.lastDeadLetters()));
   }
+}
+
+/** The latest finished jobs (of one tenant, or all), each with its outcome, GPU-seconds billed and credited. */
+function jobsView(source: QuerySource, tenant: string | undefined) {
+  const rows = (source.latestJobs?.(tenant === undefined ? JOBS_SHOWN : JOBS_SHOWN * 20) ?? []).filter(
+    (j) => tenant === undefined || j.tenant === tenant,
+  );
+  return {
+    jobs: rows.slice(0, JOBS_SHOWN).map((j) => {
+      const a = j.attributes;
+      return {
+        tenant: j.tenant,
+        job: `${a.job_kind ?? ''}/${a.job_name ?? ''}`,
+        namespace: a.namespace ?? '',
+        outcome: a.outcome ?? '',
+        end_reason: a.end_reason ?? '',
+        start: new Date(j.start).toISOString(),
+        end: new Date(j.end).toISOString(),
+        duration_seconds: a.duration_seconds ?? '',
+        gpu: [a.gpu_count, a.gpu_sku, a.mig_profile, a.capacity_type].filter((x) => x !== undefined).join(' '),
+        gpu_seconds: a.gpu_seconds ?? '',
+        billed_gpu_seconds: formatNanos(j.nanos),
+        credit_gpu_seconds: a.credit_gpu_seconds ?? '0',
+        charge_reason: a.charge_reason ?? '',
+      };
+    }),
+  };
 }
 
 function deliveryView(

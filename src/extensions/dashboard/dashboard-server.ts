@@ -236,6 +236,8 @@ export class DashboardServer {
       }
       case '/api/unattributed':
         return { kind: 'unattributed' };
+      case '/api/jobs':
+        return { kind: 'jobs', ...(q.get('tenant') === null ? {} : { tenant: q.get('tenant') as string }) };
       default:
         throw new NotFound();
     }

@@ -42,6 +42,7 @@ parentPort?.on('message', (request: QueryRequest) => {
     usageByBucket: (range, bucketMs, o) => reader.usageByBucket(range, bucketMs, { ...o, aborted }),
     outboxStatus: () => reader.outboxStatus(),
     lastDeadLetters: () => reader.lastDeadLetters(),
+    latestJobs: (limit) => reader.latestJobs(limit),
   };
   let reply: QueryReply;
   try {

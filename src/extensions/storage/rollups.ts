@@ -44,10 +44,11 @@ CREATE TABLE IF NOT EXISTS usage_daily (
 /** A record's nanos as a rollup term: the integer when it fits int64 (18 digits surely do), else a REAL. */
 const TERM = `CASE WHEN length(nanos) <= 18 THEN CAST(nanos AS INTEGER) ELSE CAST(nanos AS REAL) END`;
 
-function rollupInsert(table: string, size: number, where: string): string {
+/** Job records (the jobs connector's) are no window usage: never rolled up (`jobs`: false before the column exists). */
+function rollupInsert(table: string, size: number, where: string, jobs = true): string {
   return `INSERT INTO ${table} (bucket, series_id, nanos, records)
   SELECT window_start - (window_start % ${size}), series_id, ${TERM}, 1 FROM records
-  WHERE target IS NULL AND ${where}
+  WHERE target IS NULL AND ${jobs ? 'job = 0 AND ' : ''}${where}
   ON CONFLICT (bucket, series_id) DO UPDATE SET nanos = nanos + excluded.nanos, records = records + 1`;
 }
 
@@ -60,7 +61,7 @@ const FOLD_HOURS = `INSERT INTO usage_daily (bucket, series_id, nanos, records)
 
 /** Migration 2 → 3: the rollup tables, filled once from the records already committed (hours folded into days). */
 export const ROLLUP_MIGRATION = `${ROLLUP_DDL}
-${rollupInsert('usage_hourly', HOUR_MS, 'true')};
+${rollupInsert('usage_hourly', HOUR_MS, 'true', false)};
 INSERT INTO meta (key, value) SELECT '${THROUGH_KEY}', CAST(max(bucket) AS TEXT) FROM usage_hourly
   WHERE true HAVING max(bucket) IS NOT NULL
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
@@ -201,13 +202,13 @@ export class UsageRollups {
       only === undefined
         ? o.meter === undefined
           ? this.prepared(
-              'SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ?',
+              'SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND job = 0 AND window_start >= ? AND window_start < ?',
             ).iterate(from, to)
           : this.prepared(
-              `SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ? AND ${METER_FILTER}`,
+              `SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND job = 0 AND window_start >= ? AND window_start < ? AND ${METER_FILTER}`,
             ).iterate(from, to, o.meter)
         : this.prepared(
-            'SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND window_start >= ? AND window_start < ? AND series_id = ?',
+            'SELECT window_start, series_id, nanos FROM records WHERE target IS NULL AND job = 0 AND window_start >= ? AND window_start < ? AND series_id = ?',
           ).iterate(from, to, only)
     ) as Iterable<{ window_start: number; series_id: number; nanos: string }>;
     let n = 0;

@@ -12,6 +12,8 @@ export interface RecordRow {
   readonly window_start: number;
   readonly window_end: number;
   readonly nanos: string;
+  /** 1 for a job record (jobs connector). */
+  readonly job: number;
 }
 
 /** A `series` row, attributes parsed: shared by every record of the series that is read back. */
@@ -24,7 +26,7 @@ export interface StoredSeries {
 }
 
 /** The columns of a `records` row, in the order `pushRecordValues` gives them. */
-export const RECORD_COLUMNS = 'id, series_id, source_id, window_start, window_end, nanos';
+export const RECORD_COLUMNS = 'id, series_id, source_id, window_start, window_end, nanos, job';
 
 /** The attributes' JSON, once per attributes object (a series' records share it). */
 const attributesJsonOf = new WeakMap<object, string>();
@@ -40,7 +42,15 @@ export function attributesJson(attributes: UsageRecord['attributes']): string {
 
 /** Appends a record's column values, in the order of `RECORD_COLUMNS`, to a statement's parameters. */
 export function pushRecordValues(record: UsageRecord, seriesId: number, sourceId: number, out: SQLInputValue[]): void {
-  out.push(record.id, seriesId, sourceId, record.windowStart, record.windowEnd, record.nanos.toString());
+  out.push(
+    record.id,
+    seriesId,
+    sourceId,
+    record.windowStart,
+    record.windowEnd,
+    record.nanos.toString(),
+    record.job ? 1 : 0,
+  );
 }
 
 /** A record as read back: its quantity and CloudEvent rebuilt, equal to those committed. */
@@ -63,6 +73,7 @@ export function recordFromRow(
     nanos,
     quantity,
     unit: series.unit,
+    ...(row.job === 1 ? { job: true } : {}),
     event: usageEvent({
       id: row.id,
       meter: series.meter,

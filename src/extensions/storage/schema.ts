@@ -97,6 +97,17 @@ CREATE TABLE IF NOT EXISTS receiver_state (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * `records.job` (added without a version step, like ADDITIVE_DDL): 1 marks a job record of the jobs connector.
+ * Job records go through the outbox like any record but are no window usage: rollups and reports by
+ * series skip them. Adding a column with a constant default rewrites nothing.
+ */
+function addJobColumn(db: DatabaseSync): void {
+  const columns = db.prepare('PRAGMA table_info(records)').all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'job')) db.exec('ALTER TABLE records ADD COLUMN job INTEGER NOT NULL DEFAULT 0');
+  db.exec('CREATE INDEX IF NOT EXISTS records_job ON records (window_end, seq) WHERE job = 1');
+}
+
 /** Sets the connection pragmas, creates the tables of a new database and checks the version of an old one. */
 export function prepareSchema(db: DatabaseSync, path: string): void {
   db.exec('PRAGMA busy_timeout = 5000');
@@ -119,6 +130,7 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
     }
     if (version < SCHEMA_VERSION) migrate(db, path, version);
     db.exec(ADDITIVE_DDL);
+    addJobColumn(db);
     return;
   }
   db.exec('BEGIN IMMEDIATE');
@@ -126,6 +138,7 @@ export function prepareSchema(db: DatabaseSync, path: string): void {
     db.exec(DDL);
     db.exec(ROLLUP_DDL);
     db.exec(ADDITIVE_DDL);
+    addJobColumn(db);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     db.exec('COMMIT');
   } catch (err) {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { StorageError, StoreLockedError } from '../../component/errors.js';
 import type { EpochMs } from '../../metering/types.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 import {
   decodeOpenState,
   decodeResidue,
@@ -288,6 +289,42 @@ export class SqliteUsageStore implements UsageStore {
       for (const forget of fresh) forget();
       throw err;
     }
+  }
+
+  commitJobRecords(records: readonly UsageRecord[]): number {
+    const fresh: Array<() => void> = [];
+    try {
+      return this.transaction('commit job records', () => {
+        const row = `(${Array(RECORD_WIDTH).fill('?').join(', ')})`;
+        const insert = this.prepared(`INSERT OR IGNORE INTO records (${RECORD_COLUMNS}) VALUES ${row}`);
+        let added = 0;
+        for (const record of records) {
+          if (!record.job) throw new StorageError(`record ${record.id} is not a job record`);
+          const values: SQLInputValue[] = [];
+          pushRecordValues(
+            record,
+            this.seriesRows.seriesId(record, fresh),
+            this.seriesRows.sourceId(record.event.source, fresh),
+            values,
+          );
+          added += Number(insert.run(...values).changes);
+        }
+        return added;
+      });
+    } catch (err) {
+      for (const forget of fresh) forget();
+      throw err;
+    }
+  }
+
+  jobRecords(range: { from?: EpochMs; to?: EpochMs }): UsageRecord[] {
+    const rows = this.prepared(
+      `SELECT seq, ${RECORD_COLUMNS} FROM records WHERE job = 1 AND target IS NULL AND window_end >= ? AND window_end < ? ORDER BY seq`,
+    ).all(range.from ?? Number.MIN_SAFE_INTEGER, range.to ?? Number.MAX_SAFE_INTEGER) as unknown as RecordRow[];
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return rows.map((r) =>
+      recordFromRow(r, this.seriesRows.series(r.series_id), this.seriesRows.source(r.source_id), iso),
+    );
   }
 
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void {

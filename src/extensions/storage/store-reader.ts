@@ -20,6 +20,16 @@ export interface LastDeadLetter {
  * The store is in WAL mode, so reading never blocks the writer's commits and sees only committed windows.
  * `read` runs its function inside one read transaction: every SELECT of one answer sees the same snapshot.
  */
+/** A finished job's record as the dashboard shows it. */
+export interface JobRow {
+  readonly tenant: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly start: EpochMs;
+  readonly end: EpochMs;
+  /** Billed GPU-seconds, nanos. */
+  readonly nanos: bigint;
+}
+
 export class StoreReader {
   private readonly statements = new Map<string, StatementSync>();
   private readonly seriesById = new Map<number, StoredSeries>();
@@ -134,6 +144,30 @@ export class StoreReader {
       this.statements.set(sql, statement);
     }
     return statement;
+  }
+
+  /**
+   * The latest `limit` finished-job records (jobs connector), newest first: their series (tenant, job facts)
+   * and quantity. Progress records are left out.
+   */
+  latestJobs(limit: number): JobRow[] {
+    const rows = this.prepared(
+      'SELECT series_id, window_start, window_end, nanos FROM records WHERE job = 1 AND target IS NULL ORDER BY seq DESC LIMIT ?',
+    ).all(limit * 4) as Array<{ series_id: number; window_start: number; window_end: number; nanos: string }>;
+    const out: JobRow[] = [];
+    for (const r of rows) {
+      const s = this.series(r.series_id);
+      if (s.attributes.outcome === undefined || s.attributes.outcome === 'running') continue;
+      out.push({
+        tenant: s.tenant,
+        attributes: s.attributes,
+        start: r.window_start,
+        end: r.window_end,
+        nanos: BigInt(r.nanos),
+      });
+      if (out.length === limit) break;
+    }
+    return out;
   }
 
   /** Series rows never change, so a row read once stays right. */

@@ -89,6 +89,14 @@ export interface UsageStore {
    */
   commitOpenStates(at: EpochMs, delta: OpenStatesDelta): void;
 
+  /**
+   * Appends job records (the jobs connector's) to the outbox in one transaction, apart from any window: a
+   * record already stored (same series and start, hence the same id) is skipped. Returns how many were new.
+   */
+  commitJobRecords(records: readonly UsageRecord[]): number;
+  /** Job records whose job ended in [from, to), in outbox order (`meterbridge report --by job`). */
+  jobRecords(range: { from?: EpochMs; to?: EpochMs }): UsageRecord[];
+
   /** Registers an exporter's cursor (at the current end of the outbox for a new exporter, unless `fromStart`). */
   registerExporter(exporter: string, options?: { fromStart?: boolean }): void;
   /**

@@ -141,6 +141,7 @@ export class Inventory {
     for (const entry of this.entries.values()) {
       keys.add(entry.key);
       try {
+        this.observe(entry, at, false);
         const first = previous.get(entry.ref)?.key !== entry.key && !heldBefore.has(entry.key);
         this.recompute(entry, at, first, heldBefore, knownUntil);
       } catch (err) {
@@ -225,6 +226,7 @@ export class Inventory {
     }
     const dependents = this.dependentsOf(prev, entry);
     this.attach(entry);
+    this.observe(entry, at, false);
     this.recompute(entry, at, prev === undefined || recreated, this.sent, knownUntil);
     for (const ref of dependents) this.recomputeRef(ref, at, knownUntil);
   }
@@ -236,6 +238,8 @@ export class Inventory {
     if (!prev || (typeof object.uid === 'string' && object.uid !== prev.object.uid)) return;
     const dependents = this.dependentsOf(prev, undefined);
     this.detach(prev);
+    // The DELETE event carries the object's last state (a DisruptionTarget condition set just before).
+    this.observe(object.kind === 'Pod' ? { ...prev, object } : prev, at, true);
     const end = deletionTime(object, at);
     this.send(prev.key, end, []);
     // Pods cannot run without their node: they stop holding when it goes (README.md "Pods on a vanished node").
@@ -404,6 +408,12 @@ export class Inventory {
     const unattributed = holdings.some((h) => h.series.tenant === UNATTRIBUTED);
     this.sent.set(key, { fingerprint, holdings: HOLDINGS.intern(fingerprint, () => holdings), at, unattributed });
     if (unattributed) this.unattributedCount += 1;
+  }
+
+  /** Tells a consumer that reads pods (the jobs connector) about one before its holdings change. */
+  private observe(entry: InventoryEntry, at: EpochMs, deleted: boolean): void {
+    if (entry.object.kind !== 'Pod' || this.consumer.observePod === undefined) return;
+    this.consumer.observePod(entry.key, entry.object, at, deleted);
   }
 
   private report(err: ObjectError): void {

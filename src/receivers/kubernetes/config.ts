@@ -68,6 +68,10 @@ export const kubernetesConfigSchema = z
         check_interval: duration().prefault('30s').describe('How often the watchdog looks'),
       })
       .prefault({}),
+    pod_labels: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Pod labels kept besides those the attribution rules read (the jobs connector job_label)'),
   })
   .superRefine((c, ctx) => {
     if (c.resync_backoff.max_interval < c.resync_backoff.initial_interval) {

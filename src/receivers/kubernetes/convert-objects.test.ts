@@ -265,3 +265,49 @@ describe('malformed objects', () => {
     expect(current.get('loadbalancer_hours|"team-a"|')).toBe('1');
   });
 });
+
+describe('convertObject: what the jobs connector reads from a pod', () => {
+  const pod = (extra: { metadata?: Record<string, unknown>; status?: Record<string, unknown> }): RawObject => ({
+    metadata: { name: 'p', namespace: 'ns', uid: 'u', creationTimestamp: '2026-08-20T09:00:00Z', ...extra.metadata },
+    spec: { containers: [] },
+    status: { phase: 'Failed', ...extra.status },
+  });
+
+  it('keeps the controller owner reference, status.reason and the DisruptionTarget reason', () => {
+    const o = convertObject(
+      'Pod',
+      pod({
+        metadata: {
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'ConfigMap', name: 'other', uid: 'c1' },
+            { apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: 'j1', controller: true },
+          ],
+          labels: { 'jobset.sigs.k8s.io/jobset-name': 'js', 'team.example.com/run': 'r7', unrelated: 'x' },
+        },
+        status: {
+          reason: 'Evicted',
+          conditions: [
+            { type: 'Ready', status: 'False' },
+            { type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet' },
+          ],
+        },
+      }),
+      { ...policy, podLabels: ['team.example.com/run'] },
+    ) as PodObject;
+    expect(o.owner).toEqual({ kind: 'Job', name: 'train', uid: 'j1' });
+    expect(o.reason).toBe('Evicted');
+    expect(o.disruption).toBe('TerminationByKubelet');
+    expect(o.labels).toEqual({ 'jobset.sigs.k8s.io/jobset-name': 'js', 'team.example.com/run': 'r7' });
+  });
+
+  it('a bare pod has no owner; a False DisruptionTarget is no disruption', () => {
+    const o = convertObject(
+      'Pod',
+      pod({ status: { conditions: [{ type: 'DisruptionTarget', status: 'False', reason: 'PreemptionByScheduler' }] } }),
+      policy,
+    ) as PodObject;
+    expect(o.owner).toBeUndefined();
+    expect(o.disruption).toBeUndefined();
+    expect(o.reason).toBeUndefined();
+  });
+});

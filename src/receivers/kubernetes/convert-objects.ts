@@ -5,6 +5,7 @@ import type {
   MeteredObject,
   NodeObject,
   ObjectKind,
+  OwnerRef,
   PodObject,
   PodPhase,
   PvcObject,
@@ -31,15 +32,20 @@ interface RawMeta {
   readonly annotations?: Record<string, string>;
   readonly creationTimestamp?: Date | string;
   readonly deletionTimestamp?: Date | string;
+  readonly ownerReferences?: unknown;
 }
 
 /** Which labels each kind keeps: only what the attribution rules read (memory at 100k pods). */
 export interface LabelPolicy {
   /** tenants.namespace_label */
   readonly namespaceLabel: string;
+  /** Pod labels kept besides the attribution ones (a job label the jobs connector reads). */
+  readonly podLabels?: readonly string[];
 }
 
 const NAMESPACED_MEMBER_LABELS = [WELL_KNOWN.vclusterManagedBy];
+/** Labels the job operators put on pods that name the job above the pod's own owner (JobSet → Job → Pod). */
+export const JOB_LABELS = ['jobset.sigs.k8s.io/jobset-name', 'jobset.sigs.k8s.io/jobset-uid'];
 const WORKLOAD_LABELS = [WELL_KNOWN.appLabel, WELL_KNOWN.releaseLabel, WELL_KNOWN.sleepModeLabel];
 const WORKLOAD_ANNOTATIONS = [WELL_KNOWN.pausedAnnotation, WELL_KNOWN.sleepingAnnotation];
 const POD_PHASES = new Set<PodPhase>(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
@@ -92,7 +98,13 @@ export function convertObject(
         ...optional('providerId', typeof spec.providerID === 'string' && spec.providerID ? spec.providerID : undefined),
       };
     case 'Pod':
-      return podOf(base, labels(NAMESPACED_MEMBER_LABELS), spec, status, time);
+      return podOf(
+        { ...base, ...optional('owner', ownerOf(meta?.ownerReferences)) },
+        labels([...NAMESPACED_MEMBER_LABELS, ...JOB_LABELS, ...(policy.podLabels ?? [])]),
+        spec,
+        status,
+        time,
+      );
     case 'PersistentVolumeClaim': {
       const capacity = asRecord(status.capacity)?.storage;
       const pvc: PvcObject = {
@@ -155,7 +167,7 @@ export function convertVirtualClusterInstance(
 }
 
 function podOf(
-  base: Omit<PodObject, 'kind' | 'labels' | 'phase' | 'containers' | 'initContainers'>,
+  base: Omit<PodObject, 'kind' | 'labels' | 'phase' | 'containers' | 'initContainers' | 'reason' | 'disruption'>,
   labels: Record<string, string>,
   spec: Record<string, unknown>,
   status: Record<string, unknown>,
@@ -196,7 +208,29 @@ function podOf(
     ...optional('startedAt', time('status.startTime', status.startTime, false)),
     ...optional('runningSince', runningSince),
     ...optional('finishedAt', finishedAt),
+    ...optional('reason', typeof status.reason === 'string' && status.reason !== '' ? status.reason : undefined),
+    ...optional('disruption', disruptionOf(status.conditions)),
   };
+}
+
+/** The controller owner reference (else the first complete one). */
+function ownerOf(v: unknown): OwnerRef | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const refs = v
+    .map((r) => asRecord(r))
+    .filter((r) => r && typeof r.kind === 'string' && typeof r.name === 'string' && typeof r.uid === 'string');
+  const chosen = refs.find((r) => r?.controller === true) ?? refs[0];
+  return chosen ? { kind: chosen.kind as string, name: chosen.name as string, uid: chosen.uid as string } : undefined;
+}
+
+/** The reason of a `DisruptionTarget` condition whose status is `True`. */
+function disruptionOf(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return undefined;
+  for (const c of v) {
+    const r = asRecord(c);
+    if (r?.type === 'DisruptionTarget' && r.status === 'True' && typeof r.reason === 'string') return r.reason;
+  }
+  return undefined;
 }
 
 /** Requests only; undefined when the list is absent (the Inventory reports "no containers"). */

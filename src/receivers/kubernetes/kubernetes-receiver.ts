@@ -196,7 +196,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     };
     // VirtualClusterInstances are converted and applied like every other kind (attribution README, "vCluster Platform").
     const kind: ObjectKind = spec.kind;
-    const policy = { namespaceLabel: this.config.tenants.namespace_label };
+    const policy = { namespaceLabel: this.config.tenants.namespace_label, podLabels: this.config.pod_labels };
     const listener: KindListener<MeteredObject> = {
       listed: () => this.maybeFullSync(),
       changed: (type, object, relistAt) => this.onChange(type, object, relistAt),

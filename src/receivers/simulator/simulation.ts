@@ -18,9 +18,31 @@ export interface TruthMark {
   readonly holdings: readonly Holding[];
 }
 
-/** What the simulation yields, in time order: object events and truth marks. */
+/**
+ * A job as the simulation planned it, written when it is planned (its whole life is known then): the ground
+ * truth of the jobs connector's records. Only jobs whose pod ran on a shared node and stopped before the
+ * simulated range ends are marked.
+ */
+export interface JobMark {
+  readonly tenant: string;
+  readonly namespace: string;
+  /** `Job` (a Job owns the pod) or `Pod` (a vCluster's synced pod carries no owner on the host). */
+  readonly kind: 'Job' | 'Pod';
+  readonly name: string;
+  readonly uid: string;
+  readonly start: EpochMs;
+  readonly end: EpochMs;
+  readonly outcome: 'succeeded' | 'failed' | 'preempted' | 'deleted';
+  readonly reason: 'completed' | 'workload_failed' | 'spot_reclaimed' | 'node_lost' | 'deleted_by_user';
+  /** What the pod held while it ran (the simulation's own holdings). */
+  readonly holdings: readonly Holding[];
+}
+
+/** What the simulation yields, in time order: object events, truth marks and job marks. */
 export type SimItem =
-  { readonly kind: 'event'; readonly event: ObjectEvent } | { readonly kind: 'truth'; readonly mark: TruthMark };
+  | { readonly kind: 'event'; readonly event: ObjectEvent }
+  | { readonly kind: 'truth'; readonly mark: TruthMark }
+  | { readonly kind: 'job'; readonly mark: JobMark };
 
 /** A tenant as the simulation models it. */
 export interface SimTenant {
@@ -65,6 +87,8 @@ export interface SimContext {
   upsert(object: MeteredObject, at: EpochMs): void;
   remove(object: MeteredObject, at: EpochMs): void;
   hold(resource: string, at: EpochMs, holdings: readonly Holding[]): void;
+  /** Records a planned job's ground truth (JobMark). */
+  job(mark: JobMark): void;
   stream(name: string): RandomStream;
   uid(key: string): string;
   /** A node of the pool in service at `at`, drawn uniformly; undefined when none is. */
@@ -177,6 +201,10 @@ class SimulationRun implements SimContext {
 
   hold(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
     this.out.push({ kind: 'truth', mark: { resource, at, holdings } });
+  }
+
+  job(mark: JobMark): void {
+    this.out.push({ kind: 'job', mark });
   }
 
   stream(name: string): RandomStream {

@@ -1,7 +1,7 @@
 import type { MeteredObject, ObjectEvent } from '../../metering/objects.js';
 import type { EpochMs } from '../../metering/types.js';
 import type { Scenario } from './scenario-schema.js';
-import { type SimItem, type SimulationWindow, simulate, type TruthMark } from './simulation.js';
+import { type JobMark, type SimItem, type SimulationWindow, simulate, type TruthMark } from './simulation.js';
 
 /** Overrides of the scenario's own seed, start and duration (the receiver's config, the CLI's flags). */
 export interface TimelineOptions {
@@ -29,6 +29,8 @@ export interface Timeline {
   objectsByClusterAt(t: EpochMs): Map<string, MeteredObject[]>;
   /** The simulation's own record of who holds what from when (for the ground truth), in time order. */
   truthMarks(): Generator<TruthMark, void, undefined>;
+  /** The jobs the simulation planned and that stopped within the range (ground truth of job records). */
+  jobMarks(): Generator<JobMark, void, undefined>;
   /** Both streams interleaved as produced. */
   items(): Generator<SimItem, void, undefined>;
 }
@@ -68,6 +70,9 @@ export function buildTimeline(scenario: Scenario, options: TimelineOptions = {})
     },
     *truthMarks() {
       for (const item of simulate(scenario, window)) if (item.kind === 'truth') yield item.mark;
+    },
+    *jobMarks() {
+      for (const item of simulate(scenario, window)) if (item.kind === 'job') yield item.mark;
     },
     objectsAt(t: EpochMs): MeteredObject[] {
       return [...objectsIn(t).values()].map((e) => e.object);

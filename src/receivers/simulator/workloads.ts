@@ -101,12 +101,18 @@ function runJob(ctx: SimContext, t: SimTenant, job: JobSpec, rng: RandomStream, 
 
   const jobName = `${job.name}-${n.toString(36).padStart(5, '0')}`;
   const { name, labels } = tenantObject(t, jobName, { 'job-name': jobName, 'batch.kubernetes.io/job-name': jobName });
+  // A Job owns its pod; a vCluster's synced pod carries no owner on the host (the Job lives in the vCluster).
+  const owner =
+    t.spec.kind === 'vcluster'
+      ? undefined
+      : { kind: 'Job', name: jobName, uid: ctx.uid(`Job/${t.namespace}/${jobName}`) };
   const base: PodObject = {
     kind: 'Pod',
     name,
     namespace: t.namespace,
     uid: ctx.uid(`Pod/${t.namespace}/${name}`),
     labels,
+    ...(owner ? { owner } : {}),
     createdAt: a,
     phase: 'Pending',
     containers: sidecar
@@ -144,10 +150,37 @@ function runJob(ctx: SimContext, t: SimTenant, job: JobSpec, rng: RandomStream, 
     const phase: PodPhase = failed ? 'Failed' : 'Succeeded';
     ctx.schedule(finishAt, Phase.Workload, () => set({ ...running, phase, finishedAt: finishAt }, finishAt, []));
   }
+  // Killed by its node going away: the pod garbage collector's taint manager marks it before deleting it.
+  const nodeLost = finishAt >= kill && node.endsAt <= t.until;
   ctx.schedule(deleteAt, Phase.Workload, () => {
-    ctx.remove(last, deleteAt);
+    ctx.remove(nodeLost ? { ...last, disruption: 'DeletionByTaintManager' } : last, deleteAt);
     if (shared) ctx.hold(last.uid, deleteAt, []);
   });
+  // The job's ground truth, from the times set above: it ran from its start to its finish or its kill.
+  const end = Math.min(finishAt, kill);
+  if (shared && startAt < kill && end < ctx.end) {
+    const spot = node.pool.spec.capacity_type === 'spot';
+    const [outcome, reason] =
+      finishAt < kill
+        ? failed
+          ? (['failed', 'workload_failed'] as const)
+          : (['succeeded', 'completed'] as const)
+        : nodeLost
+          ? spot
+            ? (['preempted', 'spot_reclaimed'] as const)
+            : (['failed', 'node_lost'] as const)
+          : (['deleted', 'deleted_by_user'] as const);
+    ctx.job({
+      tenant: t.billedAs,
+      namespace: t.namespace,
+      ...(owner ? { kind: 'Job', name: owner.name, uid: owner.uid } : { kind: 'Pod', name, uid: base.uid }),
+      start: startAt,
+      end,
+      outcome,
+      reason,
+      holdings,
+    });
+  }
 }
 
 export interface PvcPlan {

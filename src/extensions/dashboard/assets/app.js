@@ -181,6 +181,37 @@
       t.append(el('tr', {}, [el('td', { text: 'nothing unattributed this period', colspan: '4' })]));
   }
 
+  function renderJobs(data) {
+    const t = $('jobs');
+    t.replaceChildren(
+      el(
+        'tr',
+        {},
+        ['tenant', 'job', 'outcome', 'start', 'duration (s)', 'GPUs', 'GPU-s billed', 'GPU-s credited'].map((h) =>
+          el('th', { text: h }),
+        ),
+      ),
+    );
+    for (const j of data.jobs) {
+      t.append(
+        el('tr', { 'data-testid': 'job-row' }, [
+          el('td', { text: j.tenant }),
+          el('td', { text: `${j.namespace}/${j.job}` }),
+          el('td', {
+            class: j.outcome === 'succeeded' ? 'ok' : 'bad',
+            text: j.end_reason ? `${j.outcome} (${j.end_reason})` : j.outcome,
+          }),
+          el('td', { text: j.start }),
+          el('td', { class: 'num', text: short(j.duration_seconds) }),
+          el('td', { text: j.gpu }),
+          el('td', { class: 'num', text: short(j.billed_gpu_seconds) }),
+          el('td', { class: 'num', text: short(j.credit_gpu_seconds) }),
+        ]),
+      );
+    }
+    if (data.jobs.length === 0) t.append(el('tr', {}, [el('td', { text: 'no finished jobs', colspan: '8' })]));
+  }
+
   function renderDelivery(data) {
     const t = $('delivery');
     t.replaceChildren(
@@ -247,15 +278,17 @@
 
   async function refresh() {
     try {
-      const [tenants, gpu, unattributed, delivery] = await Promise.all([
+      const [tenants, gpu, unattributed, delivery, jobs] = await Promise.all([
         get('/api/tenants'),
         get('/api/gpu-hours-by-sku'),
         get('/api/unattributed'),
         get('/api/delivery'),
+        get('/api/jobs').catch(() => ({ jobs: [] })),
       ]);
       renderTenants(tenants);
       renderChart(gpu);
       renderUnattributed(unattributed);
+      renderJobs(jobs);
       renderDelivery(delivery);
       renderReceivers(delivery);
       document.body.dataset.loaded = String(Number(document.body.dataset.loaded || '0') + 1);

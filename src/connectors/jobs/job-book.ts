@@ -1,0 +1,306 @@
+import type { PodObject } from '../../metering/objects.js';
+import { add, mul, type Rational, rational, ZERO } from '../../metering/rational.js';
+import { type EpochMs, type Holding, type SeriesId, seriesKey } from '../../metering/types.js';
+import type { JobsConnectorConfig } from './config.js';
+import { type JobIdentity, jobOf } from './job-identity.js';
+import { type PodEnd, podEnd } from './job-outcome.js';
+import { dominant } from './job-record.js';
+
+/** The meter code of GPU holdings (gpu_count is the peak of what a job holds of it at once). */
+const GPU_METER = 'gpu_hours';
+
+/** Exact usage of one series by one job: base unit × ms (GPU·ms, millicore·ms, byte·ms). */
+export interface SeriesUsageOfJob {
+  readonly series: SeriesId;
+  readonly amount: Rational;
+}
+
+/** What a job used from its start to `end` (a finished job's end, or a progress boundary). */
+export interface JobSummary {
+  readonly identity: JobIdentity;
+  readonly tenant: string;
+  readonly start: EpochMs;
+  readonly end: EpochMs;
+  /** Per series key, sorted by key. */
+  readonly usage: readonly SeriesUsageOfJob[];
+  /** The most GPUs (fractions for MIG slices and shared GPUs) the job's pods held at once. */
+  readonly peakGpus: Rational;
+  /** Pods of the job observed (retries included). */
+  readonly pods: number;
+  /** Absent on a progress summary (the job still runs). */
+  readonly ended?: PodEnd;
+}
+
+export interface PodTrack {
+  readonly job: string;
+  pod: PodObject;
+  holdings: readonly Holding[];
+  since: EpochMs;
+  held: boolean;
+  deleted: boolean;
+  nodeGone: boolean;
+  capacityType: string | undefined;
+  endedAt: EpochMs | undefined;
+  observedAt: EpochMs;
+}
+
+export interface JobTrack {
+  readonly identity: JobIdentity;
+  readonly pods: Set<string>;
+  start: EpochMs | undefined;
+  readonly usage: Map<string, { series: SeriesId; amount: Rational }>;
+  peakGpus: Rational;
+  tenant: string | undefined;
+  lastProgress: EpochMs | undefined;
+}
+
+/**
+ * The jobs' books: which pod belongs to which job, what each pod held over time (the same holdings, at the
+ * same event times, that the usage connector integrates), and when a job is final. Pure: no I/O, no clock.
+ */
+export class JobBook {
+  private readonly pods = new Map<string, PodTrack>();
+  private readonly jobs = new Map<string, JobTrack>();
+  /** Jobs changed (or forgotten) since the last `takeChanges`: what the connector persists. */
+  private readonly changed = new Set<string>();
+  /** After a restart: the last event time the books had reached (vanished pods end there, not later). */
+  private resumedAt: EpochMs | undefined;
+
+  constructor(private readonly config: JobsConnectorConfig) {}
+
+  /** Jobs with a pod still tracked (self-metric). */
+  openJobs(): number {
+    return this.jobs.size;
+  }
+
+  observe(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
+    const known = this.pods.get(resource);
+    if (known) {
+      this.changed.add(known.job);
+      known.pod = pod;
+      known.deleted ||= deleted;
+      known.observedAt = at;
+      return;
+    }
+    if (deleted) return;
+    const identity = jobOf(pod, this.config);
+    if (identity === undefined) return;
+    const key = `${identity.kind}\n${identity.uid}`;
+    let job = this.jobs.get(key);
+    if (!job) {
+      job = {
+        identity,
+        pods: new Set(),
+        start: undefined,
+        usage: new Map(),
+        peakGpus: ZERO,
+        tenant: undefined,
+        lastProgress: undefined,
+      };
+      this.jobs.set(key, job);
+    }
+    job.pods.add(resource);
+    this.changed.add(key);
+    this.pods.set(resource, {
+      job: key,
+      pod,
+      holdings: [],
+      // Nothing held yet: the first holdings take effect at their own time, which may be before `at` (a pod
+      // first listed running starts at its containers' start).
+      since: Number.NEGATIVE_INFINITY,
+      held: false,
+      deleted,
+      nodeGone: false,
+      capacityType: undefined,
+      endedAt: undefined,
+      observedAt: at,
+    });
+  }
+
+  /** `resource` holds `holdings` from `at` on (resources that are no job's pod are ignored). */
+  hold(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    const track = this.pods.get(resource);
+    const job = track && this.jobs.get(track.job);
+    if (!track || !job) return;
+    this.changed.add(track.job);
+    const from = Math.max(track.since, at);
+    this.integrate(job, track.holdings, track.since, from);
+    if (holdings.length > 0) {
+      if (!track.held || track.endedAt !== undefined) job.start = Math.min(job.start ?? from, from);
+      track.held = true;
+      track.endedAt = undefined;
+      track.nodeGone = false;
+      track.capacityType = holdings.find((h) => h.series.attributes.capacity_type)?.series.attributes.capacity_type;
+      job.tenant = holdings[0]?.series.tenant ?? job.tenant;
+    } else if (track.held && track.holdings.length > 0) {
+      track.endedAt = from;
+      const p = track.pod;
+      track.nodeGone = !track.deleted && p.phase === 'Running' && p.deletingAt === undefined;
+    }
+    track.holdings = holdings;
+    track.since = from;
+    const gpus = this.gpusHeld(job);
+    if (gpus.num * job.peakGpus.den > job.peakGpus.num * gpus.den) job.peakGpus = gpus;
+  }
+
+  /**
+   * After a full list observed at `at`: a pod of `prefix` not observed by it is gone. What it held ends at
+   * `at` (the usage connector's resync rule).
+   */
+  resync(prefix: string, at: EpochMs): void {
+    // After a restart, pods gone during the downtime end where the books had got to (never over-billed).
+    const end = Math.min(at, this.resumedAt ?? at);
+    this.resumedAt = undefined;
+    for (const [resource, track] of this.pods) {
+      if (!resource.startsWith(prefix) || track.observedAt >= at || track.deleted) continue;
+      track.deleted = true;
+      if (track.holdings.length > 0) this.hold(resource, end, []);
+    }
+  }
+
+  /** The jobs changed since the last call, with their current state (undefined: the job is gone). */
+  takeChanges(): Array<[string, { job: JobTrack; pods: Array<[string, PodTrack]> } | undefined]> {
+    const out: Array<[string, { job: JobTrack; pods: Array<[string, PodTrack]> } | undefined]> = [];
+    for (const key of this.changed) {
+      const job = this.jobs.get(key);
+      out.push([key, job ? { job, pods: [...job.pods].map((r) => [r, this.pods.get(r) as PodTrack]) } : undefined]);
+    }
+    this.changed.clear();
+    return out;
+  }
+
+  /** Marks jobs changed again (their state could not be written). */
+  markChanged(keys: Iterable<string>): void {
+    for (const k of keys) this.changed.add(k);
+  }
+
+  /** Restores jobs written by `takeChanges` before a restart; `resumedAt`: the clock the books had reached. */
+  restore(jobs: Iterable<[string, { job: JobTrack; pods: Array<[string, PodTrack]> }]>, resumedAt?: EpochMs): void {
+    for (const [key, { job, pods }] of jobs) {
+      this.jobs.set(key, job);
+      for (const [r, t] of pods) this.pods.set(r, t);
+    }
+    this.resumedAt = resumedAt;
+  }
+
+  /**
+   * Jobs final at `now` (every pod stopped, the last `settle` ago) and progress summaries of running jobs at
+   * each `progress_interval` boundary at least `settle` old. Final jobs are forgotten; a job whose pods never
+   * held anything ends without a summary.
+   */
+  due(now: EpochMs): { readonly finished: JobSummary[]; readonly progress: JobSummary[] } {
+    const finished: JobSummary[] = [];
+    const progress: JobSummary[] = [];
+    const interval = this.config.progress_interval;
+    for (const [key, job] of this.jobs) {
+      const tracks = [...job.pods].map((r) => this.pods.get(r) as PodTrack);
+      const open = tracks.filter((t) => !isStopped(t));
+      if (open.length === 0) {
+        const ends = tracks.filter((t) => t.endedAt !== undefined);
+        const last = lastEnded(ends);
+        if (last === undefined || job.start === undefined) {
+          this.forget(key, job);
+          this.changed.add(key);
+          continue;
+        }
+        const end = last.endedAt as EpochMs;
+        if (now < end + this.config.settle) continue;
+        this.changed.add(key);
+        finished.push(this.summary(job, end, podEndOf(last)));
+        this.forget(key, job);
+        continue;
+      }
+      if (interval === 0 || job.start === undefined) continue;
+      const first = Math.floor((job.lastProgress ?? job.start) / interval) * interval + interval;
+      for (let b = first; b + this.config.settle <= now; b += interval) {
+        progress.push(this.summaryAt(job, tracks, b));
+        job.lastProgress = b;
+        this.changed.add(key);
+      }
+    }
+    return { finished, progress };
+  }
+
+  private forget(key: string, job: JobTrack): void {
+    for (const r of job.pods) this.pods.delete(r);
+    this.jobs.delete(key);
+  }
+
+  private summary(job: JobTrack, end: EpochMs, ended?: PodEnd): JobSummary {
+    return summaryOf(job, job.usage, end, ended);
+  }
+
+  /** The usage up to `b`: what was integrated plus what the pods held since their last change, up to `b`. */
+  private summaryAt(job: JobTrack, tracks: readonly PodTrack[], b: EpochMs): JobSummary {
+    const usage = new Map(job.usage);
+    for (const t of tracks) {
+      if (t.since >= b) continue;
+      for (const h of t.holdings) addUsage(usage, h, b - t.since);
+    }
+    return summaryOf(job, usage, b);
+  }
+
+  private integrate(job: JobTrack, holdings: readonly Holding[], from: EpochMs, to: EpochMs): void {
+    if (to <= from) return;
+    for (const h of holdings) addUsage(job.usage, h, to - from);
+  }
+
+  private gpusHeld(job: JobTrack): Rational {
+    let sum = ZERO;
+    for (const r of job.pods) {
+      for (const h of this.pods.get(r)?.holdings ?? []) {
+        if (h.series.meter === GPU_METER) sum = add(sum, rational(h.quantity, h.per ?? 1n));
+      }
+    }
+    return sum;
+  }
+}
+
+function addUsage(usage: Map<string, { series: SeriesId; amount: Rational }>, h: Holding, ms: number): void {
+  const key = seriesKey(h.series);
+  const amount = mul(rational(h.quantity, h.per ?? 1n), rational(BigInt(ms)));
+  const prior = usage.get(key);
+  usage.set(key, { series: h.series, amount: prior ? add(prior.amount, amount) : amount });
+}
+
+/** Holds nothing and will not again: finished, deleted or its node gone (a Pending pod is not stopped). */
+function isStopped(t: PodTrack): boolean {
+  if (t.holdings.length > 0) return false;
+  const p = t.pod;
+  return t.deleted || t.nodeGone || p.phase === 'Succeeded' || p.phase === 'Failed' || p.deletingAt !== undefined;
+}
+
+/** The pod that stopped last; among equals, one that did not succeed (its outcome is the job's). */
+function lastEnded(tracks: readonly PodTrack[]): (PodTrack & { endedAt: EpochMs }) | undefined {
+  let last: PodTrack | undefined;
+  for (const t of tracks) {
+    if (last === undefined || (t.endedAt as EpochMs) > (last.endedAt as EpochMs)) last = t;
+    else if (t.endedAt === last.endedAt && last.pod.phase === 'Succeeded' && t.pod.phase !== 'Succeeded') last = t;
+  }
+  return last as (PodTrack & { endedAt: EpochMs }) | undefined;
+}
+
+function podEndOf(t: PodTrack): PodEnd {
+  return podEnd({ pod: t.pod, deleted: t.deleted, nodeGone: t.nodeGone, capacityType: t.capacityType });
+}
+
+function summaryOf(
+  job: JobTrack,
+  usage: ReadonlyMap<string, { series: SeriesId; amount: Rational }>,
+  end: EpochMs,
+  ended?: PodEnd,
+): JobSummary {
+  const sorted = [...usage.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, u]) => u);
+  return {
+    identity: job.identity,
+    // The tenant of the series it used most (not of its last holdings: a namespace deleted with the job may
+    // re-attribute them for an instant).
+    tenant: dominant(sorted)?.series.tenant ?? (job.tenant as string),
+    start: job.start as EpochMs,
+    end,
+    usage: sorted,
+    peakGpus: job.peakGpus,
+    pods: [...job.pods].length,
+    ...(ended ? { ended } : {}),
+  };
+}

@@ -1,0 +1,174 @@
+import type { Counter } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
+import type { UsageStore } from '../../extensions/storage/usage-store.js';
+import type { PodObject } from '../../metering/objects.js';
+import type { EpochMs, Holding } from '../../metering/types.js';
+import type { UsageRecord } from '../../records/usage-record.js';
+import type { JobsConnectorConfig } from './config.js';
+import { JobBook } from './job-book.js';
+import { buildJobRecord, dominant } from './job-record.js';
+import { chargeJob, policyFor } from './policies.js';
+import { decodeJobState, encodeJobState } from './job-state-codec.js';
+
+/** Wall-clock tick when no receiver drives the clock. */
+const WALL_TICK_MS = 1000;
+/** Where the books live in the store (`receiver_state`), and the key of the clock they had reached. */
+export const JOBS_STATE_SOURCE = 'connectors::jobs';
+const CLOCK_KEY = '\u0000clock';
+
+/**
+ * The `jobs` connector: fed the same holdings (and the pods they belong to) as the usage connector, it keeps
+ * each job's books (job-book.ts) and writes one record per finished job, and progress records for long ones,
+ * to the outbox (README.md). Windows stay the exact source of truth; job records are never window usage.
+ */
+export class JobsConnector implements Component, HoldingsConsumer {
+  private readonly log: Logger;
+  private readonly book: JobBook;
+  private store: UsageStore | undefined;
+  private clockDriven = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly listeners: Array<(records: number) => void> = [];
+  private metrics: { records: Counter; progress: Counter } | undefined;
+  /** Records built but not yet committed (a failed commit is retried at the next advance: never lost). */
+  private pending: UsageRecord[] = [];
+  /** The last time `advance` was given. */
+  private clock: EpochMs | undefined;
+  private lastCheckpoint: EpochMs | undefined;
+
+  constructor(
+    settings: ComponentSettings,
+    private readonly config: JobsConnectorConfig,
+  ) {
+    this.log = settings.logger;
+    this.book = new JobBook(config);
+  }
+
+  setClockDriven(driven: boolean): void {
+    this.clockDriven = driven;
+  }
+
+  /** Called after job records were committed (delivery workers wake up). */
+  onCommitted(listener: (records: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(host: Host): Promise<void> {
+    this.store = host.store();
+    const meter = host.meterProvider().getMeter('meterbridge');
+    this.metrics = {
+      records: meter.createCounter('meterbridge_job_records_total', { description: 'Finished-job records written' }),
+      progress: meter.createCounter('meterbridge_job_progress_records_total', {
+        description: 'Job progress records written',
+      }),
+    };
+    meter
+      .createObservableGauge('meterbridge_jobs_open', { description: 'Jobs with a pod not yet stopped' })
+      .addCallback((r) => r.observe(this.book.openJobs()));
+    // The books of jobs still open at the last stop continue (README "Restarts").
+    const state = this.store.loadReceiverState(JOBS_STATE_SOURCE);
+    const clock = state.get(CLOCK_KEY);
+    state.delete(CLOCK_KEY);
+    this.book.restore(
+      [...state].map(([key, text]) => [key, decodeJobState(key, text)] as const),
+      clock === undefined ? undefined : Number(clock),
+    );
+    if (state.size > 0) this.log.info({ jobs: state.size }, 'job books restored');
+    this.running = true;
+    if (!this.clockDriven) {
+      this.timer = setInterval(() => void this.advance(Date.now()), WALL_TICK_MS);
+      this.timer.unref();
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
+  }
+
+  /**
+   * Commits the records of jobs final since the last flush, then writes the changed books (every
+   * `checkpoint_interval` of event time, and at shutdown: one store commit per interval, not per tick). A crash
+   * before the flush loses neither: the books written last still hold those jobs, which end again after the
+   * restart under the same ids.
+   */
+  private flush(): void {
+    if (this.pending.length > 0) {
+      try {
+        const added = this.store?.commitJobRecords(this.pending) ?? 0;
+        this.metrics?.records.add(this.pending.filter((r) => r.meter === this.config.event_type).length);
+        this.metrics?.progress.add(this.pending.filter((r) => r.meter !== this.config.event_type).length);
+        this.pending = [];
+        for (const listener of this.listeners) listener(added);
+      } catch (err) {
+        // The records stay pending (and the books unwritten) until the next flush.
+        this.log.error({ err, pending: this.pending.length }, 'committing job records failed; retrying');
+        return;
+      }
+    }
+    this.persist();
+  }
+
+  /** Writes the books of every job changed since the last write, and the clock they have reached. */
+  private persist(): void {
+    const changes = this.book.takeChanges();
+    // The clock goes with changes only: a quiet tick costs no commit (an older clock only ends vanished pods earlier).
+    if (changes.length === 0) return;
+    try {
+      this.store?.commitReceiverState(
+        JOBS_STATE_SOURCE,
+        [
+          ...changes.flatMap(([k, v]) => (v ? [[k, encodeJobState(v)] as const] : [])),
+          ...(this.clock === undefined ? [] : [[CLOCK_KEY, String(this.clock)] as const]),
+        ],
+        changes.filter(([, v]) => v === undefined).map(([k]) => k),
+      );
+    } catch (err) {
+      this.book.markChanged(changes.map(([k]) => k));
+      this.log.error({ err }, 'writing the job books failed; retrying at the next tick');
+    }
+  }
+
+  observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
+    this.book.observe(resource, pod, at, deleted);
+  }
+
+  setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    this.book.hold(resource, at, holdings);
+  }
+
+  resync(prefix: string, _present: ReadonlySet<string>, at: EpochMs): void {
+    this.book.resync(prefix, at);
+  }
+
+  /** Writes the records of every job final at `now` and every progress boundary due. */
+  advance(now: EpochMs): Promise<void> {
+    if (!this.running || !this.store) return Promise.resolve();
+    this.clock = now;
+    const { finished, progress } = this.book.due(now);
+    const { cluster_id: clusterId } = this.config;
+    this.pending.push(
+      ...progress.map((s) =>
+        buildJobRecord(s, { clusterId, type: this.config.progress_event_type, progressAt: s.end }),
+      ),
+      ...finished.map((s) => {
+        const top = dominant(s.usage);
+        const facets = { tenant: s.tenant, gpuSku: top?.series.attributes.gpu_sku, jobKind: s.identity.kind };
+        const charge = chargeJob(s, policyFor(this.config.policies, facets));
+        return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
+      }),
+    );
+    if (this.lastCheckpoint === undefined || now - this.lastCheckpoint >= this.config.checkpoint_interval) {
+      this.lastCheckpoint = now;
+      this.flush();
+    }
+    return Promise.resolve();
+  }
+
+  resumePoint(): EpochMs | undefined {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+import type { HoldingsConsumer } from '../component/component.js';
+import type { PodObject } from '../metering/objects.js';
+import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
+import type { MetricsConsumer } from '../processors/series-processor.js';
+
+/**
+ * The end of a metrics pipeline that feeds the usage connector and the jobs connector: every holding, pod
+ * and clock tick goes to both; the restart point, restored holdings and sampled amounts are the usage
+ * connector's alone (job records are never window usage).
+ */
+export class HoldingsFanOut implements MetricsConsumer {
+  constructor(
+    private readonly usage: MetricsConsumer,
+    private readonly jobs: HoldingsConsumer,
+  ) {}
+
+  setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    this.usage.setHoldings(resource, at, holdings);
+    this.jobs.setHoldings(resource, at, holdings);
+  }
+
+  observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
+    this.usage.observePod?.(resource, pod, at, deleted);
+    this.jobs.observePod?.(resource, pod, at, deleted);
+  }
+
+  resync(prefix: string, present: ReadonlySet<string>, at: EpochMs): void {
+    this.usage.resync(prefix, present, at);
+    this.jobs.resync(prefix, present, at);
+  }
+
+  async advance(now: EpochMs): Promise<void> {
+    await Promise.all([this.usage.advance(now), this.jobs.advance(now)]);
+  }
+
+  resumePoint(): EpochMs | undefined {
+    return this.usage.resumePoint();
+  }
+
+  currentHoldings(prefix: string): ReadonlyMap<string, readonly Holding[]> {
+    return this.usage.currentHoldings?.(prefix) ?? new Map();
+  }
+
+  registerWatermark(source: string): { readonly windowMs: number; readonly from: EpochMs } {
+    return this.usage.registerWatermark(source);
+  }
+
+  addAmount(source: string, window: TimeRange, series: SeriesId, amount: bigint, per?: bigint): void {
+    this.usage.addAmount(source, window, series, amount, per);
+  }
+
+  advanceWatermark(source: string, through: EpochMs): void {
+    this.usage.advanceWatermark(source, through);
+  }
+
+  closedThrough(): EpochMs | undefined {
+    return this.usage.closedThrough?.();
+  }
+}
