@@ -30,6 +30,39 @@ const issuesOf = (text: string) => {
   return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
 };
 
+describe('leader election', () => {
+  it('refuses the jobs connector beside leader_election (its records are not fenced by the Lease yet)', () => {
+    const text = `
+receivers:
+  kubernetes: { auth_type: kubeconfig, kubeconfig: ./kubeconfig }
+connectors:
+  usage: {}
+  jobs: {}
+exporters:
+  file: { path: ./records.jsonl }
+extensions:
+  storage: { path: ./state.db }
+  leader_election: { auth_type: kubeconfig, kubeconfig: ./kubeconfig, namespace: meterbridge }
+service:
+  extensions: [storage, leader_election]
+  pipelines:
+    metrics: { receivers: [kubernetes], exporters: [usage, jobs] }
+    usage: { receivers: [usage, jobs], exporters: [file] }
+`;
+    expect(issuesOf(text)).toEqual([
+      'service::extensions: leader_election cannot run with the jobs connector "jobs" yet: its records are not fenced by the Lease (docs/high-availability.md, "Limits")',
+    ]);
+    expect(
+      issuesOf(
+        text
+          .replace('exporters: [usage, jobs]', 'exporters: [usage]')
+          .replace('[usage, jobs]', '[usage]')
+          .replace('  jobs: {}\n', ''),
+      ),
+    ).toEqual([]);
+  });
+});
+
 describe('the Collector dialect', () => {
   it('validates the config of issue 15 that failed with six errors: batch, retry and queue keys, health_check, telemetry', () => {
     const text = `
