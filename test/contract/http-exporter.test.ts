@@ -77,7 +77,7 @@ describe('http exporter (contract: CloudEvents 1.0 HTTP binding, decoded by the 
       max_batch_size: 25,
       bearer_token: 'hook-token',
       signature: { header: 'X-Signature', secret: SECRET },
-      timeout: '300ms',
+      timeout: '2s', // long enough that only the scripted hang times out, also on a busy machine
       ...extra,
     });
     const exporter = httpExporterFactory.createUsageExporter({ id: 'http', logger: pino({ level: 'silent' }) }, config);

@@ -144,7 +144,7 @@ describe('stripe exporter (contract: schemas/stripe-billing-meter-events.openapi
       api_key: 'sk_test_123',
       customers: { ...customers, poison: 'cus_unknown' },
       customer_metadata_key: 'meterbridge_tenant',
-      timeout: '500ms',
+      timeout: '2s', // long enough that only the scripted hang times out, also on a busy machine
       ...extra,
     });
     const exporter = stripeExporterFactory.createUsageExporter(
