@@ -46,6 +46,9 @@ describe('withoutUnattributed', () => {
     const push = async () => {};
     expect(withoutUnattributed({ maxBatchSize: 1, push, inOrder: true }).inOrder).toBe(true);
     expect(withoutUnattributed({ maxBatchSize: 1, push, maxInFlight: 2 }).maxInFlight).toBe(2);
+    // Stripe's lanes (customer and meter): never two pushes of one lane at once.
+    const lanes = withoutUnattributed({ maxBatchSize: 1, push, laneOf: (r) => `lane-${r.tenant}` });
+    expect(lanes.laneOf?.(record('a', 'acme'))).toBe('lane-acme');
   });
 
   it('is the default: include_unattributed is false unless an exporter opts in', () => {

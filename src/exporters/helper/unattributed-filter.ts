@@ -26,13 +26,15 @@ export function withoutUnattributed(exporter: UsageExporter): UsageExporter {
     return exporter.push(billed.length === records.length ? records : billed, signal);
   };
   const shutdown = exporter.shutdown?.bind(exporter);
+  const laneOf = exporter.laneOf?.bind(exporter);
   // What the delivery worker reads to pace requests goes through: an in-order exporter (file) must never get
-  // two pushes at once (its lines would interleave).
+  // two pushes at once (its lines would interleave), nor Stripe two of one lane (customer and meter).
   return {
     maxBatchSize: exporter.maxBatchSize,
     push,
     ...(exporter.inOrder !== undefined ? { inOrder: exporter.inOrder } : {}),
     ...(exporter.maxInFlight !== undefined ? { maxInFlight: exporter.maxInFlight } : {}),
+    ...(laneOf ? { laneOf } : {}),
     ...(shutdown ? { shutdown } : {}),
   };
 }
