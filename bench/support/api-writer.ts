@@ -59,8 +59,48 @@ export class ApiWriter {
     return res;
   }
 
+  /**
+   * Watches `path` (a collection) and records when each object event arrives: the reference watcher, a
+   * minimal client beside meterbridge's informers under the same load. A stream the apiserver ends (it closes
+   * a watcher that reads too slowly) is resumed from the last resourceVersion seen: no event lost or doubled.
+   * Ends with `close()`.
+   */
+  watchArrivals(path: string): number[] {
+    const arrivals: number[] = [];
+    let resourceVersion = '';
+    const watch = () => {
+      const rv = resourceVersion ? `&resourceVersion=${resourceVersion}` : '';
+      const req = this.session.request({
+        [constants.HTTP2_HEADER_METHOD]: 'GET',
+        [constants.HTTP2_HEADER_PATH]: `${path}?watch=1&timeoutSeconds=3600${rv}`,
+        accept: 'application/json',
+      });
+      let rest = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        const now = Date.now();
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line === '') continue;
+          const event = JSON.parse(line) as { type: string; object: { metadata?: { resourceVersion?: string } } };
+          if (event.type === 'ERROR') throw new Error(`the reference watch failed: ${line.slice(0, 300)}`);
+          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+          if (event.type !== 'BOOKMARK') arrivals.push(now);
+        }
+      });
+      req.on('error', () => {});
+      req.on('close', () => {
+        if (!this.session.closed && !this.session.destroyed) watch();
+      });
+      req.end();
+    };
+    watch();
+    return arrivals;
+  }
+
   close(): void {
-    this.session.close();
+    this.session.destroy();
   }
 }
 

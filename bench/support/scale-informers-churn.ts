@@ -7,6 +7,11 @@
  * says exactly how many of the step's events meterbridge has applied (k), whatever the order within a
  * phase; the phases do not overlap (each waits for the previous one's writes). The lag at a sample is then
  * its time minus the completion time of the (k+1)-th write: how old the oldest event not yet applied is.
+ *
+ * The step is kept up when that lag does not grow while the writes go on: the least-squares slope of lag over
+ * time is at most MAX_LAG_SLOPE (meterbridge applies events at ≥ ~90 % of the rate they come). A constant
+ * lag is a delay, not a backlog: the reference watcher (a bare watch on the same pods, in the load
+ * generator) shows how much of it the apiserver's own delivery takes under the same load.
  */
 import { type ApiWriter, paced } from './api-writer.js';
 import { createPod, deletePod, markRunning } from './scale-informers-objects.js';
@@ -29,6 +34,8 @@ export interface ChurnOptions {
   readonly namespace: string;
   /** The node the i-th pod of the step is bound to. */
   readonly node: (i: number) => string;
+  /** Arrival times of the reference watcher's events on the churn namespace (ApiWriter.watchArrivals). */
+  readonly reference: readonly number[];
 }
 
 export interface ChurnResult {
@@ -38,6 +45,12 @@ export interface ChurnResult {
   readonly achievedPerS: number;
   readonly maxLagMs: number;
   readonly p95LagMs: number;
+  /** Growth of the lag while the writes went on, ms per s (≈ 0: kept up; > MAX_LAG_SLOPE × 1000: a backlog). */
+  readonly lagSlopeMsPerS: number;
+  readonly keptUp: boolean;
+  /** The reference watcher's delivery lag (arrival − write answer): p95 and max. */
+  readonly refP95LagMs: number;
+  readonly refMaxLagMs: number;
   /** From the last write's answer to the sample that showed every event applied. */
   readonly drainMs: number;
   /** meterbridge's CPU over the step, in % of one core. */
@@ -45,6 +58,7 @@ export interface ChurnResult {
 }
 
 const DRAIN_LIMIT_MS = 60_000;
+const MAX_LAG_SLOPE = 0.1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The counts stable over the last two samples (nothing in flight), bounded. */
@@ -75,6 +89,7 @@ function applied(s: Sample, base: Sample, n: number, before: number): number | u
 
 export async function churnStep(api: ApiWriter, samples: readonly Sample[], o: ChurnOptions): Promise<ChurnResult> {
   const base = await settledCounts(samples);
+  const refStart = o.reference.length;
   const n = o.rate * o.phaseS;
   const names = Array.from({ length: n }, (_, i) => `c${o.step}-${i}`);
   const first = Date.now();
@@ -88,7 +103,7 @@ export async function churnStep(api: ApiWriter, samples: readonly Sample[], o: C
   const until = lastWrite + DRAIN_LIMIT_MS;
   let drainedAt: number | undefined;
   let seen = samples.indexOf(base) + 1;
-  const lags: number[] = [];
+  const lags: Array<{ t: number; lag: number }> = [];
   let misfits = 0;
   let k = 0;
   while (drainedAt === undefined) {
@@ -100,7 +115,7 @@ export async function churnStep(api: ApiWriter, samples: readonly Sample[], o: C
         continue;
       }
       k = now;
-      lags.push(k < completions.length && completions[k]! <= s.t ? s.t - completions[k]! : 0);
+      lags.push({ t: s.t, lag: k < completions.length && completions[k]! <= s.t ? s.t - completions[k]! : 0 });
       if (k === 3 * n && s.t >= lastWrite) {
         drainedAt = s.t;
         break;
@@ -117,14 +132,44 @@ export async function churnStep(api: ApiWriter, samples: readonly Sample[], o: C
   }
   if (misfits > 0) throw new Error(`churn at ${o.rate}/s: ${misfits} samples fit no prefix of the step's events`);
   const end = samples[seen]!;
-  const sorted = [...lags].sort((a, b) => a - b);
+  while (o.reference.length < refStart + 3 * n && Date.now() < until) await sleep(100);
+  // Matched in order; an event can arrive before the generator reads its write's answer (then 0).
+  const refLags = completions.map((c, j) => Math.max(0, (o.reference[refStart + j] ?? Number.NaN) - c));
+  if (refLags.some((l) => Number.isNaN(l)))
+    throw new Error(
+      `churn at ${o.rate}/s: the reference watch saw ${o.reference.length - refStart} of ${3 * n} events`,
+    );
+  const sorted = lags.map((l) => l.lag).sort((a, b) => a - b);
+  const writing = lags.filter((l) => l.t >= first && l.t <= lastWrite);
+  const lagSlopeMsPerS = slope(writing.map((l) => [(l.t - first) / 1000, l.lag]));
   return {
     rate: o.rate,
     events: 3 * n,
     achievedPerS: (3 * n) / ((lastWrite - first) / 1000),
     maxLagMs: sorted.at(-1) ?? 0,
-    p95LagMs: sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? 0,
+    p95LagMs: p95(sorted),
+    lagSlopeMsPerS: Math.round(lagSlopeMsPerS),
+    keptUp: lagSlopeMsPerS <= MAX_LAG_SLOPE * 1000,
+    refP95LagMs: p95(refLags.sort((a, b) => a - b)),
+    refMaxLagMs: Math.max(...refLags),
     drainMs: Math.max(0, drainedAt - lastWrite),
     meterCpuPct: Math.round(((end.cpuMs - base.cpuMs) / (end.t - base.t)) * 100),
   };
+}
+
+const p95 = (sorted: readonly number[]) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? 0;
+
+/** Least-squares slope of y over x (0 for fewer than two points). */
+function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  if (points.length < 2) return 0;
+  const mx = points.reduce((s, [x]) => s + x, 0) / points.length;
+  const my = points.reduce((s, [, y]) => s + y, 0) / points.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
 }
