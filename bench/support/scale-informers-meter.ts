@@ -72,14 +72,14 @@ async function main(configPath: string, logPath: string): Promise<void> {
     emit({ failed: `not synced after ${Math.round(performance.now() - started)} ms` });
   } else {
     const syncMs = performance.now() - started;
-    const { inventory } = receiver.status();
+    const inventory = receiver.inventoryStats();
     emit({
       synced: { syncMs, rssMb: rssMb(), objects: inventory.objects, holding: inventory.holding, cpuMs: cpuMs() },
     });
     const store = service.store();
     while (!stopping) {
       await sleep(SAMPLE_MS);
-      const stats = receiver.status().inventory;
+      const stats = receiver.inventoryStats();
       emit({
         sample: {
           t: Date.now(),
