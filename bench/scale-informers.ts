@@ -217,7 +217,7 @@ async function main(): Promise<void> {
       [
         `objects created in the apiserver: ${SHAPE.tenants} namespaces, ${SHAPE.nodes} nodes in ${created.nodesS.toFixed(1)} s, ${SHAPE.pods} pods in ${created.podsS.toFixed(1)} s (${Math.round(SHAPE.pods / created.podsS)}/s), marked Running in ${created.statusS.toFixed(1)} s`,
         `sync: ${(synced.syncMs / 1000).toFixed(2)} s (service start → informers synced, inventory relisted): ${synced.objects} objects, ${synced.holding} holding; CPU ${(synced.cpuMs / 1000).toFixed(1)} s`,
-        `RSS: ${synced.rssMb} MB after the sync, ${afterWindows.rssMb} MB after ${WINDOWS} windows of 1 s (${elapsedS.toFixed(0)} s after the sync; CPU ${cpuS.toFixed(1)} s in them), ${maxRss} MB at most`,
+        `RSS: ${synced.rssMb} MB after the sync (heap used ${synced.heapUsedMb} MB), ${afterWindows.rssMb} MB (heap used ${afterWindows.heapUsedMb} MB) after ${WINDOWS} windows of 1 s (${elapsedS.toFixed(0)} s after the sync; CPU ${cpuS.toFixed(1)} s in them), ${maxRss} MB at most`,
         ...steps.map(churnLine),
         `events_per_s: ${limitedBy}`,
         `scale-informers: nodes=${SHAPE.nodes} pods=${SHAPE.pods} sync_s=${(synced.syncMs / 1000).toFixed(2)} rss_mb=${rss} events_per_s=${Math.round(eventsPerS)}`,

@@ -22,6 +22,7 @@ export interface Sample {
   readonly objects: number;
   readonly holding: number;
   readonly rssMb: number;
+  readonly heapUsedMb: number;
   readonly cpuMs: number;
   readonly closedUntil: number | undefined;
 }

@@ -25,6 +25,7 @@ export type MeterLine =
       readonly synced: {
         readonly syncMs: number;
         readonly rssMb: number;
+        readonly heapUsedMb: number;
         readonly objects: number;
         readonly holding: number;
         readonly cpuMs: number;
@@ -36,6 +37,7 @@ export type MeterLine =
         readonly objects: number;
         readonly holding: number;
         readonly rssMb: number;
+        readonly heapUsedMb: number;
         readonly cpuMs: number;
         readonly closedUntil: number | undefined;
       };
@@ -43,6 +45,7 @@ export type MeterLine =
   | { readonly failed: string };
 
 const rssMb = () => Math.round(process.memoryUsage().rss / 1_048_576);
+const heapUsedMb = () => Math.round(process.memoryUsage().heapUsed / 1_048_576);
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -74,7 +77,14 @@ async function main(configPath: string, logPath: string): Promise<void> {
     const syncMs = performance.now() - started;
     const inventory = receiver.inventoryStats();
     emit({
-      synced: { syncMs, rssMb: rssMb(), objects: inventory.objects, holding: inventory.holding, cpuMs: cpuMs() },
+      synced: {
+        syncMs,
+        rssMb: rssMb(),
+        heapUsedMb: heapUsedMb(),
+        objects: inventory.objects,
+        holding: inventory.holding,
+        cpuMs: cpuMs(),
+      },
     });
     const store = service.store();
     while (!stopping) {
@@ -86,6 +96,7 @@ async function main(configPath: string, logPath: string): Promise<void> {
           objects: stats.objects,
           holding: stats.holding,
           rssMb: rssMb(),
+          heapUsedMb: heapUsedMb(),
           cpuMs: cpuMs(),
           closedUntil: store.loadCheckpointTime(),
         },
