@@ -50,6 +50,7 @@ const WORKLOAD_ANNOTATIONS = [WELL_KNOWN.pausedAnnotation, WELL_KNOWN.sleepingAn
 const CONTAINER_LISTS = new InternPool<ContainerResources[]>();
 const NAMES = new InternPool<string>();
 const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_CONTAINERS: ContainerResources[] = Object.freeze([]) as unknown as ContainerResources[];
 const shared = (name: string) => NAMES.intern(name, () => name);
 
 const POD_PHASES = new Set<PodPhase>(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
@@ -204,7 +205,7 @@ function podOf(
     ),
     phase: (POD_PHASES.has(phase as PodPhase) ? phase : undefined) as PodPhase,
     containers: containersOf(spec.containers) as ContainerResources[],
-    initContainers: containersOf(spec.initContainers) ?? [],
+    initContainers: containersOf(spec.initContainers) ?? NO_CONTAINERS,
     ...optional('overhead', overhead ? stringMap(overhead) : undefined),
     ...optional('startedAt', time('status.startTime', status.startTime, false)),
     ...optional('runningSince', runningSince),
