@@ -16,5 +16,9 @@ describe('node heap flags', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     const bench = flagsOf(scripts['bench:scale']!.split(/\s+/));
     for (const flag of image) expect(bench).toContain(flag);
+    // bench:scale-informers starts its measured meterbridge process with the same flags.
+    const informers = /const IMAGE_NODE_FLAGS = (\[[^\]]*\])/.exec(read('bench/scale-informers.ts'))?.[1];
+    expect(informers).toBeDefined();
+    expect(JSON.parse(informers!.replaceAll("'", '"')) as string[]).toEqual(image);
   });
 });

@@ -201,6 +201,27 @@ describe('convertObject from client-node typed objects', () => {
     );
     expect(o).toMatchObject({ labels: {}, taints: [] });
   });
+
+  it('pods share what they repeat (request lists, namespace and node names, empty labels) as frozen copies', () => {
+    const pod = (name: string, labels?: Record<string, string>): RawObject => ({
+      metadata: { name, namespace: 'team-a', uid: name, creationTimestamp: '2026-01-01T00:00:00Z', labels },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', resources: { requests: { cpu: '500m', memory: '1Gi' } } }] },
+      status: { phase: 'Running' },
+    });
+    // Separate JSON parses: equal values, distinct objects, as two watch events give them.
+    const [a, b] = [pod('a', { app: 'x' }), pod('b')].map(
+      (raw) => convertObject('Pod', JSON.parse(JSON.stringify(raw)) as RawObject, policy) as PodObject,
+    );
+    expect(a!.containers).toEqual([{ requests: { cpu: '500m', memory: '1Gi' } }]);
+    expect(a!.containers).toBe(b!.containers);
+    expect(a!.initContainers).toBe(b!.initContainers);
+    expect(a!.labels).toBe(b!.labels);
+    expect(Object.isFrozen(a!.containers) && Object.isFrozen(a!.containers[0]!.requests)).toBe(true);
+    expect(Object.isFrozen(a!.labels)).toBe(true);
+    // A different request list is not shared.
+    const c = convertObject('Pod', { ...pod('c'), spec: { nodeName: 'n1', containers: [{ name: 'c' }] } }, policy);
+    expect((c as PodObject).containers).not.toBe(a!.containers);
+  });
 });
 
 describe('malformed objects', () => {

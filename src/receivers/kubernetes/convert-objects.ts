@@ -14,6 +14,7 @@ import type {
   VirtualClusterInstanceObject,
   WorkloadObject,
 } from '../../metering/objects.js';
+import { InternPool } from '../../metering/intern-pool.js';
 import type { EpochMs } from '../../metering/types.js';
 import { instanceFields, VCI_ANNOTATIONS } from './virtual-cluster-instance.js';
 
@@ -48,6 +49,16 @@ const NAMESPACED_MEMBER_LABELS = [WELL_KNOWN.vclusterManagedBy];
 export const JOB_LABELS = ['jobset.sigs.k8s.io/jobset-name', 'jobset.sigs.k8s.io/jobset-uid'];
 const WORKLOAD_LABELS = [WELL_KNOWN.appLabel, WELL_KNOWN.releaseLabel, WELL_KNOWN.sleepModeLabel];
 const WORKLOAD_ANNOTATIONS = [WELL_KNOWN.pausedAnnotation, WELL_KNOWN.sleepingAnnotation];
+/**
+ * What 100k pods repeat, shared as one frozen copy (memory at scale; the metering core never mutates an
+ * object): the request lists of pods of one shape, namespace and node names, empty label maps.
+ */
+const CONTAINER_LISTS = new InternPool<ContainerResources[]>();
+const NAMES = new InternPool<string>();
+const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_CONTAINERS: ContainerResources[] = Object.freeze([]) as unknown as ContainerResources[];
+const shared = (name: string) => NAMES.intern(name, () => name);
+
 const POD_PHASES = new Set<PodPhase>(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
 const SERVICE_TYPES = new Set<ServiceObject['type']>(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']);
 
@@ -79,7 +90,7 @@ export function convertObject(
   };
   const base = {
     name,
-    ...(meta?.namespace ? { namespace: meta.namespace } : {}),
+    ...(meta?.namespace ? { namespace: shared(meta.namespace) } : {}),
     uid: meta?.uid as string,
     createdAt: time('metadata.creationTimestamp', meta?.creationTimestamp, true) as EpochMs,
     ...optional('deletingAt', time('metadata.deletionTimestamp', meta?.deletionTimestamp, false)),
@@ -200,10 +211,13 @@ function podOf(
     kind: 'Pod',
     ...base,
     labels,
-    ...optional('nodeName', typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined),
+    ...optional(
+      'nodeName',
+      typeof spec.nodeName === 'string' && spec.nodeName !== '' ? shared(spec.nodeName) : undefined,
+    ),
     phase: (POD_PHASES.has(phase as PodPhase) ? phase : undefined) as PodPhase,
     containers: containersOf(spec.containers) as ContainerResources[],
-    initContainers: containersOf(spec.initContainers) ?? [],
+    initContainers: containersOf(spec.initContainers) ?? NO_CONTAINERS,
     ...optional('overhead', overhead ? stringMap(overhead) : undefined),
     ...optional('startedAt', time('status.startTime', status.startTime, false)),
     ...optional('runningSince', runningSince),
@@ -233,10 +247,14 @@ function disruptionOf(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Requests only; undefined when the list is absent (the Inventory reports "no containers"). */
+/** Requests only; undefined when the list is absent (the Inventory reports "no containers"). Equal lists are shared. */
 function containersOf(v: unknown): ContainerResources[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  return v.map((c) => ({ requests: stringMap(asRecord(asRecord(c)?.resources)?.requests) ?? {} }));
+  const list = v.map((c) => ({ requests: stringMap(asRecord(asRecord(c)?.resources)?.requests) ?? {} }));
+  return CONTAINER_LISTS.intern(JSON.stringify(list), () => {
+    for (const c of list) Object.freeze(Object.freeze(c).requests);
+    return Object.freeze(list) as ContainerResources[];
+  });
 }
 
 function taintsOf(v: unknown): Taint[] {
@@ -267,14 +285,18 @@ function stringMap(v: unknown): Record<string, string> | undefined {
 
 function pick(from: Record<string, string> | undefined, keep?: readonly string[]): Record<string, string> {
   const r = asRecord(from);
-  if (!r) return {};
+  if (!r) return keep ? NO_LABELS : {};
   if (!keep) return { ...(r as Record<string, string>) };
   const out: Record<string, string> = {};
+  let empty = true;
   for (const k of keep) {
     const v = r[k];
-    if (typeof v === 'string') out[k] = v;
+    if (typeof v === 'string') {
+      out[k] = v;
+      empty = false;
+    }
   }
-  return out;
+  return empty ? NO_LABELS : out;
 }
 
 /** `Date` (typed list) or RFC 3339 string (watch JSON) → epoch ms; undefined when absent or invalid. */

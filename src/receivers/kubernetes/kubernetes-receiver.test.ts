@@ -165,6 +165,9 @@ describe('kubernetes receiver (stand-in apiserver)', () => {
     await until(() => r.synced(), 'sync');
     expect(api.requests.filter((q) => q.path === PVCS && !q.watch)).toHaveLength(3);
     expect(consumer.current().get(key.pvc)).toBe(String(25 * 2 ** 30));
+    // The O(1) inventory counters (the bench samples them) are the status's.
+    expect(r.inventoryStats()).toEqual(r.status().inventory);
+    expect(r.inventoryStats().objects).toBeGreaterThanOrEqual(26);
   });
 
   it('an informer error (500 on list and watch, 403) restarts it with backoff; nothing is lost', async () => {

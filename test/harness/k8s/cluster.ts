@@ -91,6 +91,8 @@ export class TestCluster {
   constructor(
     readonly dir: string,
     readonly binaries: K8sBinaries,
+    /** Flags added after the harness's own (a later flag wins): benchmarks raise etcd's quota and such. */
+    private readonly extraArgs: { readonly etcd?: readonly string[]; readonly apiserver?: readonly string[] } = {},
   ) {
     mkdirSync(join(dir, 'pki'), { recursive: true });
     this.pki = generatePki(join(dir, 'pki'));
@@ -126,6 +128,7 @@ export class TestCluster {
         `--initial-cluster=test=${peerUrl}`,
         '--unsafe-no-fsync',
         '--log-level=warn',
+        ...(this.extraArgs.etcd ?? []),
       ],
       this.etcdLog,
     );
@@ -161,6 +164,7 @@ export class TestCluster {
       '--endpoint-reconciler-type=none',
       '--profiling=false',
       '--v=0',
+      ...(this.extraArgs.apiserver ?? []),
     ];
     await this.startApiserver();
   }
