@@ -292,7 +292,8 @@ spec:
       'every pod stopped',
     );
     await connector.advance(t1 + 2000);
-    const records = store.jobRecords({});
+    // Other suites run pods on the same apiserver at the same time: only this test's namespace counts.
+    const records = store.jobRecords({}).filter((r) => r.attributes.namespace === ns);
     const by = Object.fromEntries(records.map((r) => [r.attributes.job_name, r]));
     expect(Object.keys(by).sort()).toEqual(['finetune', 'notebook', 'pretrain', 'train']);
     for (const r of records) expect(r.tenant).toBe(`acme-${id}`);
