@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { UsageStore } from '../extensions/storage/usage-store.js';
 import type { PodObject } from '../metering/objects.js';
+import type { PodGpuWindow } from '../metering/pod-gpu.js';
 import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 
 /** The kinds of component, as in the OpenTelemetry Collector. */
@@ -77,6 +78,14 @@ export interface AmountConsumer {
   advanceWatermark(source: string, through: EpochMs): void;
   /** End of the last window committed (amounts of windows up to it are in the store's records). */
   closedThrough?(): EpochMs | undefined;
+  /**
+   * A source that can tell per pod what its GPUs did (DCGM) asks whether anyone wants it, with the first
+   * window it will deliver: true when a jobs connector is downstream. Its watermark then also holds finished
+   * jobs until the windows up to their end are in (`advanceWatermark`).
+   */
+  registerPodGpuSource?(source: string, from: EpochMs): boolean;
+  /** Per-pod GPU figures of one window, delivered in window order before the window's watermark. */
+  addPodGpu?(source: string, window: TimeRange, pods: readonly PodGpuWindow[]): void;
 }
 
 /** Whether a consumer also takes sampled amounts (the usage connector does). */

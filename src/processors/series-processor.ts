@@ -2,6 +2,7 @@ import type { AmountConsumer, HoldingsConsumer } from '../component/component.js
 import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 import { seriesKey } from '../metering/types.js';
 import type { PodObject } from '../metering/objects.js';
+import type { PodGpuWindow } from '../metering/pod-gpu.js';
 
 /** What a processor does to one series: the series to bill instead, or undefined to drop it. */
 export type SeriesMapper = (series: SeriesId) => SeriesId | undefined;
@@ -87,5 +88,14 @@ export class SeriesProcessor implements MetricsConsumer {
 
   closedThrough(): EpochMs | undefined {
     return this.next.closedThrough?.();
+  }
+
+  /** Per-pod GPU figures name pods, not series: they pass through unchanged. */
+  registerPodGpuSource(source: string, from: EpochMs): boolean {
+    return this.next.registerPodGpuSource?.(source, from) ?? false;
+  }
+
+  addPodGpu(source: string, window: TimeRange, pods: readonly PodGpuWindow[]): void {
+    this.next.addPodGpu?.(source, window, pods);
   }
 }

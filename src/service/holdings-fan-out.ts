@@ -1,17 +1,22 @@
-import type { HoldingsConsumer } from '../component/component.js';
+import type { AmountConsumer, HoldingsConsumer } from '../component/component.js';
 import type { PodObject } from '../metering/objects.js';
+import type { PodGpuWindow } from '../metering/pod-gpu.js';
 import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 import type { MetricsConsumer } from '../processors/series-processor.js';
+
+/** What the jobs connector takes besides holdings: per-pod GPU figures and their sources' watermarks. */
+export type JobsConsumer = HoldingsConsumer &
+  Required<Pick<AmountConsumer, 'registerPodGpuSource' | 'addPodGpu' | 'advanceWatermark'>>;
 
 /**
  * The end of a metrics pipeline that feeds the usage connector and the jobs connector: every holding, pod
  * and clock tick goes to both; the restart point, restored holdings and sampled amounts are the usage
- * connector's alone (job records are never window usage).
+ * connector's alone (job records are never window usage); per-pod GPU figures are the jobs connector's.
  */
 export class HoldingsFanOut implements MetricsConsumer {
   constructor(
     private readonly usage: MetricsConsumer,
-    private readonly jobs: HoldingsConsumer,
+    private readonly jobs: JobsConsumer,
   ) {}
 
   setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
@@ -51,6 +56,15 @@ export class HoldingsFanOut implements MetricsConsumer {
 
   advanceWatermark(source: string, through: EpochMs): void {
     this.usage.advanceWatermark(source, through);
+    this.jobs.advanceWatermark(source, through);
+  }
+
+  registerPodGpuSource(source: string, from: EpochMs): boolean {
+    return this.jobs.registerPodGpuSource(source, from);
+  }
+
+  addPodGpu(source: string, window: TimeRange, pods: readonly PodGpuWindow[]): void {
+    this.jobs.addPodGpu(source, window, pods);
   }
 
   closedThrough(): EpochMs | undefined {

@@ -36,7 +36,17 @@ describe('lago exporter: job records in the shape of Lago’s GPU billing guide 
     commit(r.store, usage(1, ['acme']));
     const policy = jobPolicySchema.parse({ name: 'training', minimum_duration: '1m', round_up_to: '1m' });
     const ok = summary('train', 8n, 0, 192, 'on-demand');
-    const spot = summary('spot', 2n, 10, 40, 'spot', true);
+    // DCGM joined: 2 GPUs × 30 min covered at 45 %, 61,440 MiB peak, 1.5 MJ.
+    const covered = 2n * 30n * BigInt(MINUTE);
+    const spot: JobSummary = {
+      ...summary('spot', 2n, 10, 40, 'spot', true),
+      gpu: {
+        utilizationIntegral: { num: 45n * covered, den: 1n },
+        coveredMs: covered,
+        energyMj: { num: 1_500_000_000n, den: 1n },
+        peakFramebufferMiB: 61_440n,
+      },
+    };
     const jobs = [ok, spot].map((s) =>
       buildJobRecord(s, { clusterId: 'test-cluster', type: 'gpu_job', charge: chargeJob(s, policy) }),
     );
@@ -73,6 +83,9 @@ describe('lago exporter: job records in the shape of Lago’s GPU billing guide 
       outcome: 'preempted',
       credit_gpu_seconds: '3600.000000000',
       charge_reason: 'infrastructure_failure:spot_reclaimed',
+      avg_utilization: '45.000000000',
+      peak_vram_gb: '60.000000000',
+      energy_joules: '1500000.000000000',
     });
     expect(r.vendor.server.contractErrors()).toEqual([]);
   });

@@ -58,6 +58,15 @@ export const SCRIPT: readonly ScriptSeries[] = [
   },
   { family: 'dcgm', name: 'DCGM_FI_DEV_GPU_UTIL', labels: { ...gpuB, ...migX }, value: (k) => (k < 12 ? '40' : '80') },
   { family: 'dcgm', name: 'DCGM_FI_DEV_GPU_UTIL', labels: { ...gpuB, ...migY }, value: (k) => String(10 * (k % 3)) },
+  // Framebuffer used (MiB): GPU A without a pod; px peaks at 40 GiB at k=17, py grows 100 MiB a scrape.
+  { family: 'dcgm', name: 'DCGM_FI_DEV_FB_USED', labels: { ...gpuA, ...podA }, value: () => '70000' },
+  {
+    family: 'dcgm',
+    name: 'DCGM_FI_DEV_FB_USED',
+    labels: { ...gpuB, ...migX },
+    value: (k) => String(k === 17 ? 40_960 : 20_000 + k),
+  },
+  { family: 'dcgm', name: 'DCGM_FI_DEV_FB_USED', labels: { ...gpuB, ...migY }, value: (k) => String(8192 + 100 * k) },
   // cAdvisor: pod sandboxes' eth0 (reset at k=14), a pod that starts at k=4, an unmapped namespace, loopback.
   {
     family: 'cadvisor',

@@ -1,6 +1,7 @@
 import type { PodObject } from '../../metering/objects.js';
+import { addGpuStats, type GpuStats, NO_GPU_STATS, type PodGpuWindow } from '../../metering/pod-gpu.js';
 import { add, mul, type Rational, rational, ZERO } from '../../metering/rational.js';
-import { type EpochMs, type Holding, type SeriesId, seriesKey } from '../../metering/types.js';
+import { type EpochMs, type Holding, type SeriesId, seriesKey, type TimeRange } from '../../metering/types.js';
 import type { JobsConnectorConfig } from './config.js';
 import { type JobIdentity, jobOf } from './job-identity.js';
 import { type PodEnd, podEnd } from './job-outcome.js';
@@ -29,6 +30,10 @@ export interface JobSummary {
   readonly pods: number;
   /** Absent on a progress summary (the job still runs). */
   readonly ended?: PodEnd;
+  /** DCGM figures of its pods (finished jobs, when a prometheus receiver delivered any). */
+  readonly gpu?: GpuStats;
+  /** GPU time of the job in windows whose DCGM figures were lost to a crash (README "Restarts"), ms. */
+  readonly gpuMissingMs?: number;
 }
 
 export interface PodTrack {
@@ -52,6 +57,8 @@ export interface JobTrack {
   peakGpus: Rational;
   tenant: string | undefined;
   lastProgress: EpochMs | undefined;
+  gpu: GpuStats;
+  gpuMissingMs: number;
 }
 
 /**
@@ -65,6 +72,11 @@ export class JobBook {
   private readonly changed = new Set<string>();
   /** After a restart: the last event time the books had reached (vanished pods end there, not later). */
   private resumedAt: EpochMs | undefined;
+  /** Pods by `namespace/name`, the way DCGM names them: resource keys. */
+  private readonly byName = new Map<string, Set<string>>();
+  /** Per source of per-pod GPU figures: the end of the last window added (persisted with the books). */
+  private readonly gpuThrough = new Map<string, EpochMs>();
+  private gpuThroughChanged = false;
 
   constructor(private readonly config: JobsConnectorConfig) {}
 
@@ -96,10 +108,13 @@ export class JobBook {
         peakGpus: ZERO,
         tenant: undefined,
         lastProgress: undefined,
+        gpu: NO_GPU_STATS,
+        gpuMissingMs: 0,
       };
       this.jobs.set(key, job);
     }
     job.pods.add(resource);
+    this.index(resource, pod);
     this.changed.add(key);
     this.pods.set(resource, {
       job: key,
@@ -158,6 +173,71 @@ export class JobBook {
     }
   }
 
+  /**
+   * Per-pod GPU figures of one window from `source`, added to the jobs of those pods. Windows come in order;
+   * one already added (delivered again after a restart) is skipped; a gap (windows added before a crash but
+   * not written) is counted against the GPU jobs open across it.
+   */
+  addPodGpu(source: string, window: TimeRange, pods: readonly PodGpuWindow[]): void {
+    const through = this.gpuThrough.get(source);
+    if (through !== undefined && window.end <= through) return;
+    if (through !== undefined && window.start > through) this.countGpuGap(through, window.start);
+    this.gpuThrough.set(source, window.end);
+    this.gpuThroughChanged = true;
+    for (const w of pods) {
+      const track = this.podIn(`${w.namespace}/${w.pod}`, window);
+      const job = track && this.jobs.get(track.job);
+      if (!track || !job) continue;
+      job.gpu = addGpuStats(job.gpu, w);
+      this.changed.add(track.job);
+    }
+  }
+
+  /** The sources' `gpuThrough` when changed since the last call (persisted with the books), else undefined. */
+  takeGpuThrough(): Array<[string, EpochMs]> | undefined {
+    if (!this.gpuThroughChanged) return undefined;
+    this.gpuThroughChanged = false;
+    return [...this.gpuThrough];
+  }
+
+  /** `gpuThrough` could not be written: offer it again with the next changes. */
+  markGpuThroughChanged(): void {
+    this.gpuThroughChanged = true;
+  }
+
+  private countGpuGap(from: EpochMs, to: EpochMs): void {
+    for (const [key, job] of this.jobs) {
+      if (job.start === undefined || job.peakGpus.num === 0n) continue;
+      let end = Number.NEGATIVE_INFINITY;
+      for (const r of job.pods) {
+        const t = this.pods.get(r);
+        end = Math.max(end, t === undefined || !isStopped(t) ? to : (t.endedAt ?? end));
+      }
+      const ms = Math.min(to, end) - Math.max(from, job.start);
+      if (ms <= 0) continue;
+      job.gpuMissingMs += ms;
+      this.changed.add(key);
+    }
+  }
+
+  /** The tracked pod of that name that ran during `window` (the latest observed, if several did). */
+  private podIn(name: string, window: TimeRange): PodTrack | undefined {
+    let best: PodTrack | undefined;
+    for (const r of this.byName.get(name) ?? []) {
+      const t = this.pods.get(r);
+      if (!t || (t.endedAt !== undefined && t.endedAt <= window.start)) continue;
+      if (best === undefined || t.observedAt > best.observedAt) best = t;
+    }
+    return best;
+  }
+
+  private index(resource: string, pod: PodObject): void {
+    const name = `${pod.namespace ?? ''}/${pod.name}`;
+    const set = this.byName.get(name) ?? new Set<string>();
+    set.add(resource);
+    this.byName.set(name, set);
+  }
+
   /** The jobs changed since the last call, with their current state (undefined: the job is gone). */
   takeChanges(): Array<[string, { job: JobTrack; pods: Array<[string, PodTrack]> } | undefined]> {
     const out: Array<[string, { job: JobTrack; pods: Array<[string, PodTrack]> } | undefined]> = [];
@@ -174,21 +254,33 @@ export class JobBook {
     for (const k of keys) this.changed.add(k);
   }
 
-  /** Restores jobs written by `takeChanges` before a restart; `resumedAt`: the clock the books had reached. */
-  restore(jobs: Iterable<[string, { job: JobTrack; pods: Array<[string, PodTrack]> }]>, resumedAt?: EpochMs): void {
+  /**
+   * Restores jobs written by `takeChanges` before a restart; `resumedAt`: the clock the books had reached;
+   * `gpuThrough`: what `takeGpuThrough` gave with them.
+   */
+  restore(
+    jobs: Iterable<[string, { job: JobTrack; pods: Array<[string, PodTrack]> }]>,
+    resumedAt?: EpochMs,
+    gpuThrough: Iterable<[string, EpochMs]> = [],
+  ): void {
     for (const [key, { job, pods }] of jobs) {
       this.jobs.set(key, job);
-      for (const [r, t] of pods) this.pods.set(r, t);
+      for (const [r, t] of pods) {
+        this.pods.set(r, t);
+        this.index(r, t.pod);
+      }
     }
+    for (const [source, t] of gpuThrough) this.gpuThrough.set(source, t);
     this.resumedAt = resumedAt;
   }
 
   /**
    * Jobs final at `now` (every pod stopped, the last `settle` ago) and progress summaries of running jobs at
    * each `progress_interval` boundary at least `settle` old. Final jobs are forgotten; a job whose pods never
-   * held anything ends without a summary.
+   * held anything ends without a summary. With `gpuThrough` (the per-pod GPU figures are in up to there), a
+   * job also waits until it reaches the job's end.
    */
-  due(now: EpochMs): { readonly finished: JobSummary[]; readonly progress: JobSummary[] } {
+  due(now: EpochMs, gpuThrough?: EpochMs): { readonly finished: JobSummary[]; readonly progress: JobSummary[] } {
     const finished: JobSummary[] = [];
     const progress: JobSummary[] = [];
     const interval = this.config.progress_interval;
@@ -204,7 +296,7 @@ export class JobBook {
           continue;
         }
         const end = last.endedAt as EpochMs;
-        if (now < end + this.config.settle) continue;
+        if (now < end + this.config.settle || (gpuThrough !== undefined && gpuThrough < end)) continue;
         this.changed.add(key);
         finished.push(this.summary(job, end, podEndOf(last)));
         this.forget(key, job);
@@ -222,12 +314,23 @@ export class JobBook {
   }
 
   private forget(key: string, job: JobTrack): void {
-    for (const r of job.pods) this.pods.delete(r);
+    for (const r of job.pods) {
+      const t = this.pods.get(r);
+      const name = t && `${t.pod.namespace ?? ''}/${t.pod.name}`;
+      const set = name === undefined ? undefined : this.byName.get(name);
+      set?.delete(r);
+      if (name !== undefined && set?.size === 0) this.byName.delete(name);
+      this.pods.delete(r);
+    }
     this.jobs.delete(key);
   }
 
   private summary(job: JobTrack, end: EpochMs, ended?: PodEnd): JobSummary {
-    return summaryOf(job, job.usage, end, ended);
+    return {
+      ...summaryOf(job, job.usage, end, ended),
+      ...(job.gpu !== NO_GPU_STATS ? { gpu: job.gpu } : {}),
+      ...(job.gpuMissingMs > 0 ? { gpuMissingMs: job.gpuMissingMs } : {}),
+    };
   }
 
   /** The usage up to `b`: what was integrated plus what the pods held since their last change, up to `b`. */

@@ -80,6 +80,26 @@ function seconds(ms: number): string {
   return formatNanos(BigInt(ms) * 1_000_000n);
 }
 
+/**
+ * The job's DCGM figures (README "GPU figures"): average utilization over the GPU time observed (percent),
+ * the highest framebuffer use of one GPU (GiB = MiB / 1024), its energy (J), each with 9 decimals rounded
+ * down; and the GPU time whose figures a crash lost.
+ */
+function gpuAttributes(s: JobSummary): Record<string, string> {
+  const g = s.gpu;
+  const out: Record<string, string> = {};
+  if (g && g.coveredMs > 0n) {
+    const { num, den } = g.utilizationIntegral;
+    out.avg_utilization = formatNanos((num * NANOS_PER_UNIT) / (den * g.coveredMs));
+  }
+  if (g?.peakFramebufferMiB !== undefined) {
+    out.peak_vram_gb = formatNanos((g.peakFramebufferMiB * NANOS_PER_UNIT) / 1024n);
+  }
+  if (g && g.energyMj.num > 0n) out.gpu_energy_joules = formatNanos((g.energyMj.num * 1_000_000n) / g.energyMj.den);
+  if (s.gpuMissingMs !== undefined) out.gpu_stats_missing_seconds = seconds(s.gpuMissingMs);
+  return out;
+}
+
 export interface JobRecordOptions {
   readonly clusterId: string;
   readonly type: string;
@@ -120,6 +140,7 @@ export function buildJobRecord(s: JobSummary, o: JobRecordOptions): UsageRecord 
     credit_gpu_seconds: formatNanos(charge.creditNanos),
     ...(charge.chargeReason !== undefined ? { charge_reason: charge.chargeReason } : {}),
     ...(charge.policy !== undefined ? { policy: charge.policy } : {}),
+    ...gpuAttributes(s),
   };
   const id = jobRecordId(o.clusterId, o.type, s, o.progressAt);
   const quantity = formatNanos(charge.billedNanos);

@@ -1,4 +1,5 @@
 import type { PodObject } from '../../metering/objects.js';
+import { type GpuStats, NO_GPU_STATS } from '../../metering/pod-gpu.js';
 import type { Holding, SeriesId } from '../../metering/types.js';
 import type { JobIdentity } from './job-identity.js';
 import type { JobTrack, PodTrack } from './job-book.js';
@@ -31,7 +32,25 @@ interface StoredJob {
   peak: [string, string];
   usage: Array<[string, SeriesId, string, string]>;
   pods: StoredPod[];
+  /** DCGM figures: utilization ∫ num, den, covered ms, energy mJ num, den, peak MiB (or null). */
+  gpu?: [string, string, string, string, string, string | null];
+  gpuMissing?: number;
 }
+
+const gpuOut = (g: GpuStats): StoredJob['gpu'] => [
+  g.utilizationIntegral.num.toString(),
+  g.utilizationIntegral.den.toString(),
+  g.coveredMs.toString(),
+  g.energyMj.num.toString(),
+  g.energyMj.den.toString(),
+  g.peakFramebufferMiB === undefined ? null : g.peakFramebufferMiB.toString(),
+];
+const gpuIn = ([un, ud, covered, en, ed, peak]: NonNullable<StoredJob['gpu']>): GpuStats => ({
+  utilizationIntegral: { num: BigInt(un), den: BigInt(ud) },
+  coveredMs: BigInt(covered),
+  energyMj: { num: BigInt(en), den: BigInt(ed) },
+  peakFramebufferMiB: peak === null ? undefined : BigInt(peak),
+});
 
 const holdingOut = (h: Holding): StoredHolding => ({
   s: h.series,
@@ -64,6 +83,8 @@ export function encodeJobState({ job, pods }: JobState): string {
       ...(t.endedAt !== undefined ? { ended: t.endedAt } : {}),
       seen: t.observedAt,
     })),
+    ...(job.gpu !== NO_GPU_STATS ? { gpu: gpuOut(job.gpu) } : {}),
+    ...(job.gpuMissingMs > 0 ? { gpuMissing: job.gpuMissingMs } : {}),
   };
   return JSON.stringify(stored);
 }
@@ -80,6 +101,8 @@ export function decodeJobState(key: string, text: string): JobState {
     peakGpus: { num: BigInt(s.peak[0]), den: BigInt(s.peak[1]) },
     tenant: s.tenant,
     lastProgress: s.progress,
+    gpu: s.gpu ? gpuIn(s.gpu) : NO_GPU_STATS,
+    gpuMissingMs: s.gpuMissing ?? 0,
   };
   const pods = s.pods.map((p): [string, PodTrack] => [
     p.r,

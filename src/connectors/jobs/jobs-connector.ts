@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
 import type { UsageStore } from '../../extensions/storage/usage-store.js';
 import type { PodObject } from '../../metering/objects.js';
-import type { EpochMs, Holding } from '../../metering/types.js';
+import type { PodGpuWindow } from '../../metering/pod-gpu.js';
+import type { EpochMs, Holding, TimeRange } from '../../metering/types.js';
 import type { UsageRecord } from '../../records/usage-record.js';
 import type { JobsConnectorConfig } from './config.js';
 import { JobBook } from './job-book.js';
@@ -16,6 +17,8 @@ const WALL_TICK_MS = 1000;
 /** Where the books live in the store (`receiver_state`), and the key of the clock they had reached. */
 export const JOBS_STATE_SOURCE = 'connectors::jobs';
 const CLOCK_KEY = '\u0000clock';
+/** Key prefix of a per-pod GPU source's `gpuThrough` (the rest of the key is the source's id). */
+const GPU_KEY = '\u0000gpu\u0000';
 
 /**
  * The `jobs` connector: fed the same holdings (and the pods they belong to) as the usage connector, it keeps
@@ -36,6 +39,8 @@ export class JobsConnector implements Component, HoldingsConsumer {
   /** The last time `advance` was given. */
   private clock: EpochMs | undefined;
   private lastCheckpoint: EpochMs | undefined;
+  /** Sources of per-pod GPU figures and their watermarks: finished jobs wait for them. */
+  private readonly gpuWatermarks = new Map<string, EpochMs>();
 
   constructor(
     settings: ComponentSettings,
@@ -70,9 +75,16 @@ export class JobsConnector implements Component, HoldingsConsumer {
     const state = this.store.loadReceiverState(JOBS_STATE_SOURCE);
     const clock = state.get(CLOCK_KEY);
     state.delete(CLOCK_KEY);
+    const gpuThrough: Array<[string, EpochMs]> = [];
+    for (const [key, text] of state) {
+      if (!key.startsWith(GPU_KEY)) continue;
+      gpuThrough.push([key.slice(GPU_KEY.length), Number(text)]);
+      state.delete(key);
+    }
     this.book.restore(
       [...state].map(([key, text]) => [key, decodeJobState(key, text)] as const),
       clock === undefined ? undefined : Number(clock),
+      gpuThrough,
     );
     if (state.size > 0) this.log.info({ jobs: state.size }, 'job books restored');
     this.running = true;
@@ -115,19 +127,22 @@ export class JobsConnector implements Component, HoldingsConsumer {
   /** Writes the books of every job changed since the last write, and the clock they have reached. */
   private persist(): void {
     const changes = this.book.takeChanges();
+    const gpuThrough = this.book.takeGpuThrough();
     // The clock goes with changes only: a quiet tick costs no commit (an older clock only ends vanished pods earlier).
-    if (changes.length === 0) return;
+    if (changes.length === 0 && gpuThrough === undefined) return;
     try {
       this.store?.commitReceiverState(
         JOBS_STATE_SOURCE,
         [
           ...changes.flatMap(([k, v]) => (v ? [[k, encodeJobState(v)] as const] : [])),
           ...(this.clock === undefined ? [] : [[CLOCK_KEY, String(this.clock)] as const]),
+          ...(gpuThrough ?? []).map(([source, t]) => [`${GPU_KEY}${source}`, String(t)] as const),
         ],
         changes.filter(([, v]) => v === undefined).map(([k]) => k),
       );
     } catch (err) {
       this.book.markChanged(changes.map(([k]) => k));
+      if (gpuThrough) this.book.markGpuThroughChanged();
       this.log.error({ err }, 'writing the job books failed; retrying at the next tick');
     }
   }
@@ -144,11 +159,27 @@ export class JobsConnector implements Component, HoldingsConsumer {
     this.book.resync(prefix, at);
   }
 
+  /** A source of per-pod GPU figures (the prometheus receiver): finished jobs wait for its watermark. */
+  registerPodGpuSource(source: string, from: EpochMs): boolean {
+    this.gpuWatermarks.set(source, from);
+    return true;
+  }
+
+  addPodGpu(source: string, window: TimeRange, pods: readonly PodGpuWindow[]): void {
+    this.book.addPodGpu(source, window, pods);
+  }
+
+  /** Watermarks of sources that registered here; others (amount-only sources) are not waited for. */
+  advanceWatermark(source: string, through: EpochMs): void {
+    if (this.gpuWatermarks.has(source)) this.gpuWatermarks.set(source, through);
+  }
+
   /** Writes the records of every job final at `now` and every progress boundary due. */
   advance(now: EpochMs): Promise<void> {
     if (!this.running || !this.store) return Promise.resolve();
     this.clock = now;
-    const { finished, progress } = this.book.due(now);
+    const gpuThrough = this.gpuWatermarks.size > 0 ? Math.min(...this.gpuWatermarks.values()) : undefined;
+    const { finished, progress } = this.book.due(now, gpuThrough);
     const { cluster_id: clusterId } = this.config;
     this.pending.push(
       ...progress.map((s) =>

@@ -68,8 +68,9 @@ export class LagoEventMapper {
  * A job record in the shape of Lago's GPU billing guide: one event per finished job (or progress point), its
  * `timestamp` the job's end (when it completed or was preempted), `properties` flat: `gpu_type`, `gpu_count`,
  * `duration_seconds` (actual), `billed_duration_seconds`, `gpu_seconds` and `quantity` (billed: the `sum_agg` field),
- * `availability_class` (spot / on-demand), `region` (configured), the job, its outcome and any credit.
- * `avg_utilization` and `peak_vram_gb` are not sent: the job books hold no DCGM data yet (README).
+ * `availability_class` (spot / on-demand), `region` (configured), the job, its outcome and any credit, and
+ * where a prometheus receiver delivered DCGM data: `avg_utilization` (percent), `peak_vram_gb` (GiB) and
+ * `energy_joules`.
  */
 function jobProperties(record: UsageRecord, region: string | undefined): Record<string, string> {
   const a = record.attributes;
@@ -85,6 +86,9 @@ function jobProperties(record: UsageRecord, region: string | undefined): Record<
     quantity: record.quantity,
     ...optional('availability_class', a.capacity_type),
     ...optional('region', region),
+    ...optional('avg_utilization', a.avg_utilization),
+    ...optional('peak_vram_gb', a.peak_vram_gb),
+    ...optional('energy_joules', a.gpu_energy_joules),
     ...optional('job_name', a.job_name),
     ...optional('job_kind', a.job_kind),
     ...optional('job_uid', a.job_uid),

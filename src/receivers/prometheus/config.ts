@@ -127,6 +127,14 @@ export const prometheusReceiverConfigSchema = z
           ),
       })
       .prefault({}),
+    gpu_framebuffer: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        selector: selector()
+          .default('DCGM_FI_DEV_FB_USED')
+          .describe('Gauge of framebuffer memory used, MiB; read only for job records (a jobs connector downstream)'),
+      })
+      .prefault({}),
   })
   .extend({
     counters: z

@@ -42,6 +42,8 @@ export class PrometheusReceiver implements HoldingsReceiver {
   private windowMs = 0;
   private host: Host | undefined;
   private next: EpochMs | undefined;
+  /** A jobs connector downstream wants per-pod GPU figures (registerPodGpuSource said so). */
+  private podGpu = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -70,6 +72,7 @@ export class PrometheusReceiver implements HoldingsReceiver {
   /** Registers the watermark and starts polling; a host without a MeterProvider (tests) gets no self-metrics. */
   async start(host?: Host, options: { poll?: boolean } = {}): Promise<void> {
     const { windowMs, from } = this.consumer.registerWatermark(this.settings.id);
+    this.podGpu = this.consumer.registerPodGpuSource?.(this.settings.id, from) ?? false;
     this.host = host;
     this.windowMs = windowMs;
     this.next = from;
@@ -149,6 +152,7 @@ export class PrometheusReceiver implements HoldingsReceiver {
     for (const { series, amount, per } of collected.amounts) {
       this.consumer.addAmount(this.settings.id, window, series, amount, per);
     }
+    if (this.podGpu) this.consumer.addPodGpu?.(this.settings.id, window, this.collector.podGpu(window, samples));
     const outcome = late ? 'incomplete' : 'complete';
     if (late) {
       this.log.warn(
@@ -180,14 +184,16 @@ export class PrometheusReceiver implements HoldingsReceiver {
   private async fetch(window: TimeRange, at: EpochMs): Promise<WindowSamples> {
     const range = at - (window.start - this.config.lookback);
     const get = (selector: string): Promise<RawSeries[]> => this.api.rawSamples(selector, range, at);
-    const { gpu_utilization: u, gpu_energy: e, network_egress: n } = this.config;
-    const [utilization, energy, egress, ...counters] = await Promise.all([
+    const { gpu_utilization: u, gpu_energy: e, network_egress: n, gpu_framebuffer: f } = this.config;
+    const [utilization, energy, egress, framebuffer, ...counters] = await Promise.all([
       u.enabled ? get(u.selector) : undefined,
       e.enabled ? get(e.selector) : undefined,
       n.enabled ? get(n.selector) : undefined,
+      f.enabled && this.podGpu ? get(f.selector) : undefined,
       ...this.config.counters.map((c) => get(c.selector)),
     ]);
     return {
+      ...(framebuffer ? { framebuffer } : {}),
       ...(counters.length > 0 ? { counters: counters as RawSeries[][] } : {}),
       ...(utilization ? { utilization } : {}),
       ...(energy ? { energy } : {}),

@@ -1,7 +1,10 @@
 import { normaliseGpuSku, UNKNOWN, WELL_KNOWN } from '../../metering/attribution/index.js';
+import type { PodGpuWindow } from '../../metering/pod-gpu.js';
 import { add, type Rational, rational, ZERO } from '../../metering/rational.js';
 import { type EpochMs, type SeriesId, seriesKey, type TimeRange, UNATTRIBUTED } from '../../metering/types.js';
 import type { PrometheusReceiverConfig } from './config.js';
+import { firstOf } from './labels.js';
+import { podGpuWindows } from './pod-gpu-stats.js';
 import type { RawSeries } from './prometheus-api.js';
 import {
   parseCounterValue,
@@ -19,6 +22,8 @@ export interface WindowSamples {
   readonly egress?: readonly RawSeries[];
   /** Per entry of `counters`, in config order. */
   readonly counters?: ReadonlyArray<readonly RawSeries[]>;
+  /** Framebuffer used, fetched only when a jobs connector wants per-pod GPU figures. */
+  readonly framebuffer?: readonly RawSeries[];
 }
 
 /** The kubernetes receiver's live attribution: the tenant of a pod or namespace, if one is known. */
@@ -54,6 +59,11 @@ export class WindowCollector {
   ) {
     const [whole, frac = ''] = config.gpu_utilization.scale.split('.');
     this.scale = rational(BigInt(`${whole}${frac}`), 10n ** BigInt(frac.length));
+  }
+
+  /** Per pod, what its GPUs did over the window (pod-gpu-stats.ts), for the jobs connector. */
+  podGpu(window: TimeRange, samples: WindowSamples): PodGpuWindow[] {
+    return podGpuWindows(this.config, window, samples, this.scale);
   }
 
   collect(window: TimeRange, samples: WindowSamples): CollectedWindow {
@@ -246,14 +256,6 @@ export class WindowCollector {
   private nodeOf(labels: Readonly<Record<string, string>>): string | undefined {
     return firstOf(labels, this.config.tenants.node_labels);
   }
-}
-
-function firstOf(labels: Readonly<Record<string, string>>, names: readonly string[]): string | undefined {
-  for (const n of names) {
-    const v = labels[n];
-    if (v !== undefined && v !== '') return v;
-  }
-  return undefined;
 }
 
 /** dcgm-exporter's `modelName` ("NVIDIA H100 80GB HBM3") as the SKU GFD's product label gives. */
