@@ -66,6 +66,11 @@ export interface PodObject extends ObjectMeta {
   readonly finishedAt?: EpochMs;
   /** The controller among `metadata.ownerReferences` (else the first one); absent for a bare pod. */
   readonly owner?: OwnerRef;
+  /**
+   * The owners above `owner`, nearest first (Pod → RayCluster → RayJob gives `[RayJob]`), where the
+   * kubernetes receiver follows that owner kind (`follow_owners`); absent otherwise.
+   */
+  readonly ownerChain?: readonly OwnerRef[];
   /** status.reason, e.g. `Evicted` (kubelet node-pressure eviction), `Preempting`, `NodeLost`. */
   readonly reason?: string;
   /**

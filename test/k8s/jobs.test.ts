@@ -18,94 +18,11 @@ import { kubernetesConfigSchema } from '../../src/receivers/kubernetes/config.js
 import { loadKubeConfig } from '../../src/receivers/kubernetes/kube-config.js';
 import { KubernetesReceiver } from '../../src/receivers/kubernetes/kubernetes-receiver.js';
 import { applyYaml, freshNamespace, k8sCluster, k8sSkipReason, k8sSuiteName, kubectl } from '../harness/k8s/client.js';
+import { ensureCrd, iso, running, status, terminated, uidOf, until } from './job-pods.js';
 
 const skip = k8sSkipReason();
 const id = randomBytes(3).toString('hex');
 const MIN = 60_000;
-
-async function until(cond: () => boolean, what: string, tries = 600): Promise<number> {
-  for (let i = 0; i < tries; i++) {
-    if (cond()) return Date.now();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-
-/** A CRD serving `kind` in `group` v1 with any fields (a stand-in for JobSet or a training operator's job). */
-async function ensureCrd(group: string, kind: string, plural: string): Promise<void> {
-  const res = await applyYaml(`
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: ${plural}.${group} }
-spec:
-  group: ${group}
-  scope: Namespaced
-  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()} }
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
-`);
-  if (res.code !== 0) throw new Error(res.stderr);
-  await kubectl(['wait', '--for=condition=Established', `crd/${plural}.${group}`, '--timeout=60s']);
-}
-
-async function uidOf(kind: string, name: string, ns: string): Promise<string> {
-  return (await kubectl(['get', kind, name, '-n', ns, '-o', 'jsonpath={.metadata.uid}'])).stdout.trim();
-}
-
-function status(ns: string, pod: string, s: unknown) {
-  return kubectl([
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    ns,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status: s }),
-  ]);
-}
-
-const running = (startedAt: number) => ({
-  phase: 'Running',
-  startTime: iso(startedAt),
-  containerStatuses: [
-    {
-      name: 'main',
-      image: 'registry.example/train:1',
-      imageID: '',
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: iso(startedAt) } },
-    },
-  ],
-});
-
-const terminated = (phase: 'Succeeded' | 'Failed', startedAt: number, finishedAt: number, extra = {}) => ({
-  phase,
-  ...extra,
-  containerStatuses: [
-    {
-      name: 'main',
-      image: 'registry.example/train:1',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
-      state: {
-        terminated: {
-          exitCode: phase === 'Succeeded' ? 0 : 137,
-          startedAt: iso(startedAt),
-          finishedAt: iso(finishedAt),
-        },
-      },
-    },
-  ],
-});
 
 describe.skipIf(skip)(k8sSuiteName('jobs connector against kube-apiserver', skip), () => {
   let ns: string;

@@ -1,4 +1,4 @@
-import type { PodObject } from '../../metering/objects.js';
+import type { OwnerRef, PodObject } from '../../metering/objects.js';
 import type { JobsConnectorConfig } from './config.js';
 
 /** What a pod belongs to: the job the customer launched. */
@@ -17,9 +17,10 @@ export const JOBSET_UID_LABEL = 'jobset.sigs.k8s.io/jobset-uid';
 
 /**
  * The job of a pod, by the first rule that applies (README "What a job is"): the configured `job_label`'s value;
- * a JobSet named by its pod labels; the pod's controller owner when its kind is one of `owner_kinds` (a
- * CronJob's Job is the job); the pod itself when it has no owner and `bare_pods`. Undefined: not a job
- * (a ReplicaSet's or StatefulSet's pod).
+ * else the top-most of the pod's owners whose kind is one of `owner_kinds`, going up from its controller owner
+ * through the owners the kubernetes receiver followed (`ownerChain`) and the JobSet its labels name (a
+ * CronJob's Job is the job: CronJob is no job kind); else the pod itself when it has no owner and `bare_pods`.
+ * Undefined: not a job (a ReplicaSet's or StatefulSet's pod).
  */
 export function jobOf(pod: PodObject, config: JobsConnectorConfig): JobIdentity | undefined {
   const namespace = pod.namespace ?? '';
@@ -27,13 +28,17 @@ export function jobOf(pod: PodObject, config: JobsConnectorConfig): JobIdentity 
   if (labelled !== undefined && labelled !== '') {
     return { kind: 'Label', name: labelled, namespace, uid: `${namespace}/${labelled}` };
   }
+  const owners: OwnerRef[] = [...(pod.owner ? [pod.owner] : []), ...(pod.ownerChain ?? [])];
   const jobSet = pod.labels[JOBSET_NAME_LABEL];
-  if (jobSet !== undefined && jobSet !== '' && config.owner_kinds.includes('JobSet')) {
-    return { kind: 'JobSet', name: jobSet, namespace, uid: pod.labels[JOBSET_UID_LABEL] ?? `${namespace}/${jobSet}` };
+  if (jobSet !== undefined && jobSet !== '' && !owners.some((o) => o.kind === 'JobSet')) {
+    // JobSet → Job → Pod: the JobSet sits right above the pod's Job.
+    const uid = pod.labels[JOBSET_UID_LABEL] ?? `${namespace}/${jobSet}`;
+    owners.splice(pod.owner ? 1 : 0, 0, { kind: 'JobSet', name: jobSet, uid });
   }
-  if (pod.owner !== undefined) {
-    if (!config.owner_kinds.includes(pod.owner.kind)) return undefined;
-    return { kind: pod.owner.kind, name: pod.owner.name, namespace, uid: pod.owner.uid };
+  for (let i = owners.length - 1; i >= 0; i--) {
+    const o = owners[i] as OwnerRef;
+    if (config.owner_kinds.includes(o.kind)) return { kind: o.kind, name: o.name, namespace, uid: o.uid };
   }
+  if (pod.owner !== undefined) return undefined;
   return config.bare_pods ? { kind: 'Pod', name: pod.name, namespace, uid: pod.uid } : undefined;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
 import { attributionConfigSchema } from '../../metering/attribution/index.js';
+import { followOwnerSchema } from './owner-chains.js';
 import { tenantClustersConfigSchema } from './tenant-clusters/config.js';
 
 /**
@@ -68,6 +69,12 @@ export const kubernetesConfigSchema = z
         check_interval: duration().prefault('30s').describe('How often the watchdog looks'),
       })
       .prefault({}),
+    follow_owners: z
+      .array(followOwnerSchema)
+      .default([])
+      .describe(
+        "Owner kinds whose own owner is looked up (metadata, list/watch), so a pod's job is its top owner: e.g. batch/v1 Job (Job → JobSet, Job → RayJob), ray.io/v1 RayCluster (→ RayJob)",
+      ),
     pod_labels: z
       .array(z.string().min(1))
       .default([])

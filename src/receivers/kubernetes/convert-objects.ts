@@ -228,7 +228,7 @@ function podOf(
 }
 
 /** The controller owner reference (else the first complete one). */
-function ownerOf(v: unknown): OwnerRef | undefined {
+export function ownerOf(v: unknown): OwnerRef | undefined {
   if (!Array.isArray(v)) return undefined;
   const refs = v
     .map((r) => asRecord(r))
