@@ -141,6 +141,13 @@ export interface Leadership {
   onLeading(listener: (handoff: EpochMs | undefined) => void): void;
   /** This replica's progress, published on each renewal and at release (undefined: keep what is there). */
   reportProgress(progress: () => LeaderProgress | undefined): void;
+  /**
+   * The jobs connector's handoff, published beside the other: the earliest job end whose record the leader has
+   * not delivered everywhere yet (or may still write). A standby keeps the job records it builds from there on.
+   */
+  reportJobsHandoff?(handoff: () => EpochMs | undefined): void;
+  /** The jobs handoff last published on the Lease (by whichever replica held it), if any. */
+  publishedJobsHandoff?(): EpochMs | undefined;
 }
 
 /** What a running component can reach: other components and the shared MeterProvider. */

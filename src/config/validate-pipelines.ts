@@ -15,8 +15,6 @@ const STORAGE_TYPE = 'storage';
  * and one that drives a virtual clock (docs/high-availability.md, "Limits"). */
 const LEADER_ELECTION_TYPE = 'leader_election';
 const NOT_WITH_LEADER_ELECTION = ['otlp', 'simulator'];
-/** Connectors whose commits are not fenced by the Lease yet: a standby would commit their records too. */
-const CONNECTORS_NOT_WITH_LEADER_ELECTION = ['jobs'];
 
 type Configured = ReadonlyMap<ComponentKind, ReadonlyMap<string, AnyFactory | undefined>>;
 
@@ -201,17 +199,6 @@ function checkExtensions(
           issueAt(
             at,
             `${LEADER_ELECTION_TYPE} cannot run with the ${typeOf(id)} receiver "${id}" (docs/high-availability.md, "Limits")`,
-          ),
-        );
-      }
-    }
-    const connectors = new Set(pipelines.flatMap((p) => [...p.receivers, ...p.exporters]));
-    for (const id of connectors) {
-      if (configured.get('connector')?.has(id) && CONNECTORS_NOT_WITH_LEADER_ELECTION.includes(typeOf(id))) {
-        issues.push(
-          issueAt(
-            at,
-            `${LEADER_ELECTION_TYPE} cannot run with the ${typeOf(id)} connector "${id}" yet: its records are not fenced by the Lease (docs/high-availability.md, "Limits")`,
           ),
         );
       }

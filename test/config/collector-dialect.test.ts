@@ -31,7 +31,7 @@ const issuesOf = (text: string) => {
 };
 
 describe('leader election', () => {
-  it('refuses the jobs connector beside leader_election (its records are not fenced by the Lease yet)', () => {
+  it('takes the jobs connector beside leader_election (its records are fenced by the Lease), and still refuses otlp', () => {
     const text = `
 receivers:
   kubernetes: { auth_type: kubeconfig, kubeconfig: ./kubeconfig }
@@ -49,17 +49,13 @@ service:
     metrics: { receivers: [kubernetes], exporters: [usage, jobs] }
     usage: { receivers: [usage, jobs], exporters: [file] }
 `;
-    expect(issuesOf(text)).toEqual([
-      'service::extensions: leader_election cannot run with the jobs connector "jobs" yet: its records are not fenced by the Lease (docs/high-availability.md, "Limits")',
-    ]);
-    expect(
-      issuesOf(
-        text
-          .replace('exporters: [usage, jobs]', 'exporters: [usage]')
-          .replace('[usage, jobs]', '[usage]')
-          .replace('  jobs: {}\n', ''),
-      ),
-    ).toEqual([]);
+    expect(issuesOf(text)).toEqual([]);
+    const withOtlp = text
+      .replace('receivers: [kubernetes]', 'receivers: [kubernetes, otlp]')
+      .replace('receivers:\n', 'receivers:\n  otlp: { meters: [{ metric: tokens, meter: tokens, unit: token }] }\n');
+    expect(issuesOf(withOtlp)).toContain(
+      'service::extensions: leader_election cannot run with the otlp receiver "otlp" (docs/high-availability.md, "Limits")',
+    );
   });
 });
 

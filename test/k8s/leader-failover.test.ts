@@ -6,8 +6,8 @@
  *    over; B is SIGCONTinued and must not commit or deliver anything more (the fence): it exits non-zero.
  * 3. C stops gracefully (drains, releases the Lease).
  * The backend keeps the first copy of each id (as Lago, OpenMeter, Stripe and Metronome deduplicate). Checked
- * against the times the test set (dedicated nodes: creationTimestamp → deletionTimestamp; pods: finishedAt) and
- * the windows: none lost, none billed twice under two ids, totals exact within the documented rounding bound
+ * against the times the test set (dedicated nodes: creationTimestamp → deletionTimestamp; pods: finishedAt; the
+ * jobs connector's job records: one per pod, ending at its finishedAt) and the windows: none lost, none billed twice under two ids, totals exact within the documented rounding bound
  * (docs/high-availability.md: ≤ 1 nano-unit per series per take-over).
  */
 import { randomBytes } from 'node:crypto';
@@ -191,6 +191,7 @@ receivers:
     resync_backoff: { initial_interval: 200ms, max_interval: 2s }
 connectors:
   usage: { window: 2s, grace: 1s, cluster_id: ha-${id} }
+  jobs: { cluster_id: ha-${id}, settle: 1s, progress_interval: 0s, checkpoint_interval: 1s }
 exporters:
   http:
     endpoint: http://127.0.0.1:${port}/events/${replica}
@@ -211,8 +212,8 @@ extensions:
 service:
   extensions: [storage, leader_election]
   pipelines:
-    metrics: { receivers: [kubernetes], exporters: [usage] }
-    usage: { receivers: [usage], exporters: [http] }
+    metrics: { receivers: [kubernetes], exporters: [usage, jobs] }
+    usage: { receivers: [usage, jobs], exporters: [http] }
 `,
         );
       }
@@ -312,6 +313,12 @@ service:
       const c = start('c');
       await until(() => synced(c), 'C synced');
       await until(() => series('node_hours', tenants.n3).length >= 2, 'B delivers');
+      // n2 was deleted before C started: C cannot bill what it never saw (docs/high-availability.md, "Bounds"),
+      // so B freezes only once it has delivered n2's last window.
+      await until(
+        () => Date.parse(series('node_hours', tenants.n2).at(-1)?.data.window_end ?? '') >= lives.get('n2')!.deleted!,
+        "B delivers n2's last window",
+      );
       const pausedAt = b.signal('SIGSTOP');
       await deleteNode('n3');
       await createNode('n4');
@@ -389,6 +396,18 @@ service:
         const total = sum(series('gpu_hours', podTenants[key]));
         expect(total).toBeLessThanOrEqual(billed(BigInt(p.finishedAt! - p.lo)) + TAKEOVERS);
         expect(total).toBeGreaterThanOrEqual(billed(BigInt(p.finishedAt! - p.hi - 1500)) - TAKEOVERS);
+      }
+      // Job records (the pods are bare pods: each its own job): p1 ended while A was dead and B not yet leading
+      // (B held its record on standby), p2 under B. Each exactly once, ending at its own finishedAt.
+      for (const key of ['p1', 'p2'] as const) {
+        const p = pods.get(key)!;
+        const jobs = [...kept.values()].filter((e) => e.type === 'gpu_job' && e.subject === podTenants[key]);
+        expect(jobs, `job records of ${key}`).toHaveLength(1);
+        const job = jobs[0]!.data as Record<string, string>;
+        expect(Date.parse(job.end!)).toBe(p.finishedAt);
+        expect(Date.parse(job.start!)).toBeGreaterThanOrEqual(p.lo);
+        expect(Date.parse(job.start!)).toBeLessThanOrEqual(p.hi + 1500);
+        expect(job.outcome).toBe('succeeded');
       }
       expect(existsSync(join(dir, 'c.db'))).toBe(true);
       console.info(`failover: ids=${kept.size} redelivered=${redelivered} lost=0 duplicated=0`);

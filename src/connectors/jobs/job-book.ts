@@ -21,6 +21,12 @@ export interface JobSummary {
   readonly identity: JobIdentity;
   readonly tenant: string;
   readonly start: EpochMs;
+  /**
+   * The earliest own start (container start, else pod start, else creation) of the pods that held: the same on
+   * every replica and after a restart, whereas `start` may be an observation time (the record id uses this;
+   * absent: `start`).
+   */
+  readonly anchor?: EpochMs;
   readonly end: EpochMs;
   /** Per series key, sorted by key. */
   readonly usage: readonly SeriesUsageOfJob[];
@@ -57,6 +63,8 @@ export interface JobTrack {
   peakGpus: Rational;
   tenant: string | undefined;
   lastProgress: EpochMs | undefined;
+  /** See JobSummary.anchor. */
+  anchor: EpochMs | undefined;
   gpu: GpuStats;
   gpuMissingMs: number;
 }
@@ -108,6 +116,7 @@ export class JobBook {
         peakGpus: ZERO,
         tenant: undefined,
         lastProgress: undefined,
+        anchor: undefined,
         gpu: NO_GPU_STATS,
         gpuMissingMs: 0,
       };
@@ -141,7 +150,11 @@ export class JobBook {
     const from = Math.max(track.since, at);
     this.integrate(job, track.holdings, track.since, from);
     if (holdings.length > 0) {
-      if (!track.held || track.endedAt !== undefined) job.start = Math.min(job.start ?? from, from);
+      if (!track.held || track.endedAt !== undefined) {
+        job.start = Math.min(job.start ?? from, from);
+        const own = track.pod.runningSince ?? track.pod.startedAt ?? track.pod.createdAt;
+        job.anchor = Math.min(job.anchor ?? own, own);
+      }
       track.held = true;
       track.endedAt = undefined;
       track.nodeGone = false;
@@ -313,6 +326,31 @@ export class JobBook {
     return { finished, progress };
   }
 
+  /**
+   * The earliest end a record still to come from these books can have, at `now`: a job whose pods all stopped
+   * ends at its last stop; a running job's next progress boundary; a running job's end is later than `now −
+   * settle` (a stop is dated by its own timestamp, which the watch brings within moments). Undefined: no job.
+   */
+  earliestOpenEnd(now: EpochMs): EpochMs | undefined {
+    let min: EpochMs | undefined;
+    const interval = this.config.progress_interval;
+    const consider = (t: EpochMs) => {
+      if (min === undefined || t < min) min = t;
+    };
+    for (const job of this.jobs.values()) {
+      if (job.start === undefined) continue;
+      const tracks = [...job.pods].map((r) => this.pods.get(r) as PodTrack);
+      if (tracks.every(isStopped)) {
+        const last = lastEnded(tracks.filter((t) => t.endedAt !== undefined));
+        if (last !== undefined) consider(last.endedAt);
+        continue;
+      }
+      consider(now - this.config.settle);
+      if (interval > 0) consider(Math.floor((job.lastProgress ?? job.start) / interval) * interval + interval);
+    }
+    return min;
+  }
+
   private forget(key: string, job: JobTrack): void {
     for (const r of job.pods) {
       const t = this.pods.get(r);
@@ -400,6 +438,7 @@ function summaryOf(
     // re-attribute them for an instant).
     tenant: dominant(sorted)?.series.tenant ?? (job.tenant as string),
     start: job.start as EpochMs,
+    anchor: job.anchor ?? (job.start as EpochMs),
     end,
     usage: sorted,
     peakGpus: job.peakGpus,

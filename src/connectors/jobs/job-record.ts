@@ -52,12 +52,13 @@ export function jobTotals(s: JobSummary): JobTotals {
 }
 
 /**
- * The deterministic id of a job record: hash(cluster id, event type, namespace, job uid, start, progress
- * boundary). The same job seen again (a replay, a restart) gets the same id; a retry after the job was
+ * The deterministic id of a job record: hash(cluster id, event type, namespace, job uid, anchor, progress
+ * boundary), the anchor being the earliest own start of its pods (a Kubernetes timestamp, not an observation).
+ * The same job seen again (a replay, a restart, another replica) gets the same id; a retry after the job was
  * final starts later and is a new record.
  */
 export function jobRecordId(clusterId: string, type: string, s: JobSummary, progressAt?: number): string {
-  const text = `${clusterId}\n${type}\n${s.identity.namespace}\n${s.identity.uid}\n${s.start}\n${progressAt ?? ''}`;
+  const text = `${clusterId}\n${type}\n${s.identity.namespace}\n${s.identity.uid}\n${s.anchor ?? s.start}\n${progressAt ?? ''}`;
   return hash('sha256', text, 'hex').slice(0, 32);
 }
 

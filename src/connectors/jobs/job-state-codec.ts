@@ -27,6 +27,7 @@ interface StoredPod {
 interface StoredJob {
   id: JobIdentity;
   start?: number;
+  anchor?: number;
   tenant?: string;
   progress?: number;
   peak: [string, string];
@@ -67,6 +68,7 @@ export function encodeJobState({ job, pods }: JobState): string {
   const stored: StoredJob = {
     id: job.identity,
     ...(job.start !== undefined ? { start: job.start } : {}),
+    ...(job.anchor !== undefined ? { anchor: job.anchor } : {}),
     ...(job.tenant !== undefined ? { tenant: job.tenant } : {}),
     ...(job.lastProgress !== undefined ? { progress: job.lastProgress } : {}),
     peak: [job.peakGpus.num.toString(), job.peakGpus.den.toString()],
@@ -95,6 +97,7 @@ export function decodeJobState(key: string, text: string): JobState {
     identity: s.id,
     pods: new Set(s.pods.map((p) => p.r)),
     start: s.start,
+    anchor: s.anchor,
     usage: new Map(
       s.usage.map(([k, series, num, den]) => [k, { series, amount: { num: BigInt(num), den: BigInt(den) } }]),
     ),

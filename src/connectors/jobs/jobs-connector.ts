@@ -1,6 +1,6 @@
 import type { Counter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
+import type { Component, ComponentSettings, HoldingsConsumer, Host, Leadership } from '../../component/component.js';
 import type { UsageStore } from '../../extensions/storage/usage-store.js';
 import type { PodObject } from '../../metering/objects.js';
 import type { PodGpuWindow } from '../../metering/pod-gpu.js';
@@ -39,6 +39,11 @@ export class JobsConnector implements Component, HoldingsConsumer {
   /** The last time `advance` was given. */
   private clock: EpochMs | undefined;
   private lastCheckpoint: EpochMs | undefined;
+  /** `leader_election`: the Lease (a standby holds its records; the leader commits only while it holds it). */
+  private leadership: Leadership | undefined;
+  private standby = false;
+  /** On standby: the records of jobs final here, by id, until the leader's published handoff passes their end. */
+  private readonly held = new Map<string, UsageRecord>();
   /** Sources of per-pod GPU figures and their watermarks: finished jobs wait for them. */
   private readonly gpuWatermarks = new Map<string, EpochMs>();
 
@@ -71,8 +76,27 @@ export class JobsConnector implements Component, HoldingsConsumer {
     meter
       .createObservableGauge('meterbridge_jobs_open', { description: 'Jobs with a pod not yet stopped' })
       .addCallback((r) => r.observe(this.book.openJobs()));
-    // The books of jobs still open at the last stop continue (README "Restarts").
-    const state = this.store.loadReceiverState(JOBS_STATE_SOURCE);
+    this.leadership = host.leadership?.();
+    if (this.leadership) {
+      // High availability (README "Leader election"): the books live in memory on every replica, warm from the
+      // objects; a replica's own store may hold a stale term's books, which are not restored.
+      this.standby = true;
+      const leadership = this.leadership;
+      leadership.reportJobsHandoff?.(() => this.jobsHandoff());
+      // The predecessor's jobs handoff, read from the Lease this replica has just won.
+      leadership.onLeading(() => this.takeOver(leadership.publishedJobsHandoff?.()));
+    } else this.restore();
+    this.running = true;
+    if (!this.clockDriven) {
+      this.timer = setInterval(() => void this.advance(Date.now()), WALL_TICK_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** The books of jobs still open at the last stop continue (README "Restarts"). */
+  private restore(): void {
+    const store = this.store as UsageStore;
+    const state = store.loadReceiverState(JOBS_STATE_SOURCE);
     const clock = state.get(CLOCK_KEY);
     state.delete(CLOCK_KEY);
     const gpuThrough: Array<[string, EpochMs]> = [];
@@ -87,11 +111,21 @@ export class JobsConnector implements Component, HoldingsConsumer {
       gpuThrough,
     );
     if (state.size > 0) this.log.info({ jobs: state.size }, 'job books restored');
-    this.running = true;
-    if (!this.clockDriven) {
-      this.timer = setInterval(() => void this.advance(Date.now()), WALL_TICK_MS);
-      this.timer.unref();
-    }
+  }
+
+  /**
+   * The Lease is won: the records this replica holds of jobs that ended from the old leader's jobs handoff on
+   * are committed (those before it the old leader delivered; the same ids, so a backend keeps one copy of a
+   * record both wrote). Without a published jobs handoff, all of them.
+   */
+  private takeOver(handoff: EpochMs | undefined): void {
+    const due = [...this.held.values()].filter((r) => handoff === undefined || r.windowEnd >= handoff);
+    this.held.clear();
+    this.standby = false;
+    // Committed at the next tick, not here: the delivery workers start after this listener, and a worker that
+    // starts registers its cursor at the outbox's end.
+    this.pending.push(...due);
+    this.log.info({ records: due.length, handoff }, 'jobs: taking over; committing the job records held on standby');
   }
 
   async shutdown(): Promise<void> {
@@ -108,6 +142,8 @@ export class JobsConnector implements Component, HoldingsConsumer {
    * restart under the same ids.
    */
   private flush(): void {
+    // The fence: no commit without the Lease (the service stops this process when it is lost).
+    if (this.leadership && !this.leadership.holds()) return;
     if (this.pending.length > 0) {
       try {
         const added = this.store?.commitJobRecords(this.pending) ?? 0;
@@ -126,6 +162,8 @@ export class JobsConnector implements Component, HoldingsConsumer {
 
   /** Writes the books of every job changed since the last write, and the clock they have reached. */
   private persist(): void {
+    if (this.leadership) return; // HA: the books are not restored, so not written
+
     const changes = this.book.takeChanges();
     const gpuThrough = this.book.takeGpuThrough();
     // The clock goes with changes only: a quiet tick costs no commit (an older clock only ends vanished pods earlier).
@@ -192,6 +230,10 @@ export class JobsConnector implements Component, HoldingsConsumer {
         return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
       }),
     );
+    if (this.standby) {
+      this.hold();
+      return Promise.resolve();
+    }
     if (this.lastCheckpoint === undefined || now - this.lastCheckpoint >= this.config.checkpoint_interval) {
       this.lastCheckpoint = now;
       this.flush();
@@ -201,5 +243,30 @@ export class JobsConnector implements Component, HoldingsConsumer {
 
   resumePoint(): EpochMs | undefined {
     return undefined;
+  }
+
+  /**
+   * Published by the leader: the earliest job end whose record is not delivered everywhere (store), not yet
+   * committed (pending), or still to come (the books). A standby keeps its records from there on.
+   */
+  private jobsHandoff(): EpochMs | undefined {
+    if (this.standby || this.clock === undefined) return undefined;
+    let min = this.book.earliestOpenEnd(this.clock) ?? this.clock;
+    for (const r of this.pending) min = Math.min(min, r.windowEnd);
+    try {
+      const undelivered = this.store?.undeliveredJobsFrom();
+      if (undelivered !== undefined) min = Math.min(min, undelivered);
+    } catch {
+      return undefined; // the store is failing: what was published stands
+    }
+    return min;
+  }
+
+  /** Standby: keeps the records built, forgetting those the leader has delivered (before its jobs handoff). */
+  private hold(): void {
+    for (const r of this.pending.splice(0)) this.held.set(r.id, r);
+    const handoff = this.leadership?.publishedJobsHandoff?.();
+    if (handoff === undefined) return;
+    for (const [id, r] of this.held) if (r.windowEnd < handoff) this.held.delete(id);
   }
 }

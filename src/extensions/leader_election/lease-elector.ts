@@ -8,6 +8,7 @@ import type { LeaderElectionConfig } from './config.js';
 /** Lease annotations carrying the leader's progress to its successor. */
 export const HANDOFF_ANNOTATION = 'meterbridge.io/handoff';
 export const COMMITTED_ANNOTATION = 'meterbridge.io/committed-through';
+export const JOBS_HANDOFF_ANNOTATION = 'meterbridge.io/jobs-handoff';
 
 /** The Lease calls the elector makes (client-node's CoordinationV1Api; tests may pass another). */
 export interface LeaseApi {
@@ -53,10 +54,13 @@ export class LeaseElector implements Leadership {
   /** Monotonic start of the last renewal (or acquisition) the API server accepted. */
   private renewedAt = Number.NEGATIVE_INFINITY;
   /** The last record seen, and when (monotonic) it was first seen as it is. */
-  private observed: { key: string; holder: string | undefined; durationS: number; handoff?: EpochMs } | undefined;
+  private observed:
+    | { key: string; holder: string | undefined; durationS: number; handoff?: EpochMs; jobsHandoff?: EpochMs }
+    | undefined;
   private observedAt = Number.NEGATIVE_INFINITY;
   private readonly leadingListeners: Array<(handoff: EpochMs | undefined) => void> = [];
   private progress: () => LeaderProgress | undefined = () => undefined;
+  private jobsProgress: () => EpochMs | undefined = () => undefined;
   private failures = 0;
   /** The handoff point published when this replica won the Lease. */
   private inherited: EpochMs | undefined;
@@ -86,6 +90,14 @@ export class LeaseElector implements Leadership {
 
   reportProgress(progress: () => LeaderProgress | undefined): void {
     this.progress = progress;
+  }
+
+  publishedJobsHandoff(): EpochMs | undefined {
+    return this.observed?.jobsHandoff;
+  }
+
+  reportJobsHandoff(handoff: () => EpochMs | undefined): void {
+    this.jobsProgress = handoff;
   }
 
   /** One attempt now (so the published handoff is known before the connector starts), then the loop. */
@@ -201,6 +213,8 @@ export class LeaseElector implements Leadership {
       annotations[HANDOFF_ANNOTATION] = new Date(progress.handoff).toISOString();
       annotations[COMMITTED_ANNOTATION] = new Date(progress.committedThrough).toISOString();
     }
+    const jobs = this.leading ? this.jobsProgress() : undefined;
+    if (jobs !== undefined) annotations[JOBS_HANDOFF_ANNOTATION] = new Date(jobs).toISOString();
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -224,13 +238,19 @@ export class LeaseElector implements Leadership {
     const spec = lease.spec ?? {};
     const key = `${lease.metadata?.resourceVersion}`;
     if (this.observed?.key === key) return;
-    const raw = lease.metadata?.annotations?.[HANDOFF_ANNOTATION];
-    const handoff = raw === undefined ? undefined : Date.parse(raw);
+    const time = (name: string) => {
+      const raw = lease.metadata?.annotations?.[name];
+      const t = raw === undefined ? Number.NaN : Date.parse(raw);
+      return Number.isFinite(t) ? t : undefined;
+    };
+    const handoff = time(HANDOFF_ANNOTATION);
+    const jobsHandoff = time(JOBS_HANDOFF_ANNOTATION);
     this.observed = {
       key,
       holder: spec.holderIdentity,
       durationS: spec.leaseDurationSeconds ?? this.leaseDurationS,
-      ...(handoff !== undefined && Number.isFinite(handoff) ? { handoff } : {}),
+      ...(handoff !== undefined ? { handoff } : {}),
+      ...(jobsHandoff !== undefined ? { jobsHandoff } : {}),
     };
     this.observedAt = mono();
   }

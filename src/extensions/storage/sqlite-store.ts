@@ -465,17 +465,31 @@ export class SqliteUsageStore implements UsageStore {
 
   undeliveredFrom(): EpochMs | undefined {
     let from: EpochMs | undefined;
-    // Committed records are in window order by seq: the first one past the cursor is the oldest. Replay
-    // copies addressed to one exporter are appended later with older windows: their minimum is read apart.
+    // Committed window records are in window order by seq: the first one past the cursor is the oldest. Replay
+    // copies addressed to one exporter are appended later with older windows: their minimum is read apart. Job
+    // records have a handoff of their own (undeliveredJobsFrom).
     const next = this.prepared(
-      'SELECT window_start AS m FROM records WHERE seq > ? AND target IS NULL ORDER BY seq LIMIT 1',
+      'SELECT window_start AS m FROM records WHERE seq > ? AND target IS NULL AND job = 0 ORDER BY seq LIMIT 1',
     );
-    const copies = this.prepared('SELECT min(window_start) AS m FROM records WHERE target = ? AND seq > ?');
+    const copies = this.prepared('SELECT min(window_start) AS m FROM records WHERE target = ? AND seq > ? AND job = 0');
     for (const c of this.stmt.cursors.all() as unknown as CursorRow[]) {
       for (const row of [next.get(c.seq), copies.get(c.exporter, c.seq)] as Array<{ m: number | null } | undefined>) {
         const m = row?.m ?? null;
         if (m !== null && (from === undefined || m < from)) from = m;
       }
+    }
+    return from;
+  }
+
+  undeliveredJobsFrom(): EpochMs | undefined {
+    let from: EpochMs | undefined;
+    // Job records are committed when final, not in the order of their ends: the minimum past each cursor.
+    const jobs = this.prepared(
+      'SELECT min(window_end) AS m FROM records WHERE seq > ? AND job = 1 AND (target IS NULL OR target = ?)',
+    );
+    for (const c of this.stmt.cursors.all() as unknown as CursorRow[]) {
+      const m = (jobs.get(c.seq, c.exporter) as { m: number | null } | undefined)?.m ?? null;
+      if (m !== null && (from === undefined || m < from)) from = m;
     }
     return from;
   }

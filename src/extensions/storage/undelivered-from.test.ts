@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteUsageStore } from './sqlite-store.js';
-import { makeWindowRecords } from './testdata/make-record.js';
+import { makeRecord, makeWindowRecords } from './testdata/make-record.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -40,6 +40,27 @@ describe('SqliteUsageStore.undeliveredFrom (the leader handoff point)', () => {
     expect(store.undeliveredFrom()).toBe(T0 + MIN);
     store.advanceCursor('slow', all.at(-1)!.seq, T0);
     expect(store.undeliveredFrom()).toBeUndefined();
+  });
+
+  it('job records: their own handoff, at the earliest undelivered end, whatever order they were committed in', () => {
+    store.registerExporter('hook', { fromStart: true });
+    const windows = store.readBatch('hook', 100);
+    const job = (name: string, start: number, end: number) => ({
+      ...makeRecord({ windowStart: start, windowEnd: end, meter: 'gpu_job', id: name }),
+      job: true as const,
+    });
+    // A three-hour job that ended in window 2, then one that ended in window 0 (its records waited longer).
+    store.commitJobRecords([job('long', T0 - 180 * MIN, T0 + 2 * MIN + 5000)]);
+    store.commitJobRecords([job('short', T0 - MIN, T0 + 20_000)]);
+    expect(store.undeliveredFrom()).toBe(T0); // window records only
+    store.advanceCursor('hook', windows.at(-1)!.seq, T0); // every window record delivered
+    expect(store.undeliveredFrom()).toBeUndefined();
+    expect(store.undeliveredJobsFrom()).toBe(T0 + 20_000); // the earliest end, not the long job's start
+    const rest = store.readBatch('hook', 100);
+    store.advanceCursor('hook', rest[0]!.seq, T0);
+    expect(store.undeliveredJobsFrom()).toBe(T0 + 20_000);
+    store.advanceCursor('hook', rest[1]!.seq, T0);
+    expect(store.undeliveredJobsFrom()).toBeUndefined();
   });
 
   it('counts a replay copy addressed to one exporter', () => {

@@ -117,10 +117,12 @@ export interface UsageStore {
   rewind(exporter: string, from: EpochMs): number;
   status(): OutboxStatus[];
   /**
-   * Start of the window of the oldest record some registered exporter has not delivered (nor parked) yet;
-   * undefined when every exporter has passed every record (a successor leader meters again from here).
+   * Start of the window of the oldest window record some registered exporter has not delivered (nor parked)
+   * yet; undefined when every exporter has passed every record (a successor leader meters again from here).
    */
   undeliveredFrom(): EpochMs | undefined;
+  /** The earliest job end among job records some registered exporter has not delivered (nor parked) yet. */
+  undeliveredJobsFrom(): EpochMs | undefined;
   /** Deletes records older than `before` that every registered exporter has delivered. Returns how many. */
   pruneDelivered(before: EpochMs): number;
 
