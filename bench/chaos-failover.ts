@@ -7,7 +7,10 @@
  * against the apiserver's own timestamps (docs/high-availability.md):
  * - lost: windows missing from the long-running pod's series, and node totals short of creation → deletion
  *   by more than the rounding bound (1 nano-unit per take-over);
- * - duplicated: a series and window with two ids, and node totals over by more than that bound.
+ * - duplicated: a series and window with two ids, and node totals over by more than that bound;
+ * - job records (the `jobs` connector runs too): each cycle a short GPU job starts before the kill and ends
+ *   during the take-over; it must have exactly one record, ending at its own `finishedAt` (lost: none; duplicated:
+ *   more than one id).
  * Env: MB_FAILOVER_KILLS (5), MB_FAILOVER_LEASE (`15s/10s/2s`: lease_duration/renew_deadline/retry_period,
  * the client-go defaults the chart uses).
  * Prints `failover: kills=<n> takeover_p99_s=<t> lost=<l> duplicated=<d>`.
@@ -139,6 +142,7 @@ receivers:
   kubernetes: { auth_type: kubeconfig, kubeconfig: ${kubeconfig}, vcluster_platform: "false" }
 connectors:
   usage: { window: 2s, grace: 1s, cluster_id: failover }
+  jobs: { settle: 1s, progress_interval: 0s, cluster_id: failover }
 exporters:
   http:
     endpoint: http://127.0.0.1:${port}/events
@@ -157,8 +161,8 @@ extensions:
 service:
   extensions: [storage, leader_election]
   pipelines:
-    metrics: { receivers: [kubernetes], exporters: [usage] }
-    usage: { receivers: [usage], exporters: [http] }
+    metrics: { receivers: [kubernetes], exporters: [usage, jobs] }
+    usage: { receivers: [usage, jobs], exporters: [http] }
 `,
       );
       return path;
@@ -182,12 +186,63 @@ service:
 
     const lives = new Map<string, { created: number; deleted?: number }>();
     const takeovers: number[] = [];
+    /** Short GPU jobs (bare pods in namespace `jobs`): name → own finishedAt. */
+    const shortJobs = new Map<string, number>();
+    await kubectl(
+      ['apply'],
+      `apiVersion: v1\nkind: Namespace\nmetadata: { name: jobs, labels: { ${TENANT}: jobs } }\n`,
+    );
+    const podStatus = (phase: 'Running' | 'Succeeded', startedAt: string, finishedAt?: string) => ({
+      phase,
+      startTime: startedAt,
+      containerStatuses: [
+        {
+          name: 'main',
+          image: 'x',
+          imageID: '',
+          ready: phase === 'Running',
+          restartCount: 0,
+          state: finishedAt
+            ? { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt } }
+            : { running: { startedAt } },
+        },
+      ],
+    });
+    const patchPod = (name: string, status: unknown) =>
+      kubectl([
+        'patch',
+        'pod',
+        name,
+        '-n',
+        'jobs',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status }),
+      ]);
+    const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
     for (let k = 1; k <= KILLS; k++) {
       const name = `n${k}`;
+      const job = `j${k}`;
+      await kubectl(
+        ['apply'],
+        `apiVersion: v1
+kind: Pod
+metadata: { name: ${job}, namespace: jobs }
+spec:
+  nodeName: shared
+  containers: [{ name: main, image: x, resources: { requests: { nvidia.com/gpu: "1" }, limits: { nvidia.com/gpu: "1" } } }]
+`,
+      );
+      const jobStart = wholeSecond(Date.now());
+      await patchPod(job, podStatus('Running', jobStart));
       await kubectl(['apply'], node(name, name));
       lives.set(name, { created: await timestampOf(name, '.metadata.creationTimestamp') });
       await until(() => series('node_hours', name).length > 0, `${name} delivered`, 2400);
       const killedAt = await leader.b.stop('SIGKILL');
+      const jobEnd = Math.floor(Date.now() / 1000) * 1000;
+      await patchPod(job, podStatus('Succeeded', jobStart, wholeSecond(jobEnd)));
+      shortJobs.set(job, jobEnd);
       if (k > 1) {
         const previous = `n${k - 1}`;
         await kubectl(['delete', 'node', previous, '--wait=false']);
@@ -243,11 +298,22 @@ service:
       if (got > want + bound) duplicated++;
       process.stderr.write(`${name}: billed ${got} nano-hours, creation → deletion ${want}\n`);
     }
+    // Job records: one per short job, ending at its finishedAt.
+    for (const [job, end] of shortJobs) {
+      const records = [...kept.values()].filter((e) => e.type === 'gpu_job' && e.data.job_name === job);
+      if (records.length === 0) lost++;
+      if (records.length > 1) duplicated += records.length - 1;
+      const ends = records.map((e) => Date.parse(e.data.end!));
+      if (records.length > 0 && ends.some((t) => t !== end)) lost++;
+      process.stderr.write(
+        `${job}: ${records.length} job record(s), end ${ends.map((t) => new Date(t).toISOString())}\n`,
+      );
+    }
     const sorted = [...takeovers].sort((x, y) => x - y);
     const p99 = sorted[Math.max(0, Math.ceil(sorted.length * 0.99) - 1)] ?? Number.NaN;
     console.log(
       `lease ${LEASE}/${DEADLINE}/${RETRY}: take-overs ${takeovers.map((t) => t.toFixed(1)).join(', ')} s; ` +
-        `${kept.size} ids, ${long.length} windows of the long pod`,
+        `${kept.size} ids, ${long.length} windows of the long pod, ${shortJobs.size} short jobs`,
     );
     console.log(`failover: kills=${KILLS} takeover_p99_s=${p99.toFixed(1)} lost=${lost} duplicated=${duplicated}`);
     process.exitCode = lost === 0 && duplicated === 0 && p99 <= 30 ? 0 : 1;
