@@ -1,6 +1,6 @@
 import type { Counter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Component, ComponentSettings, HoldingsConsumer, Host, Leadership } from '../../component/component.js';
+import type { Component, ComponentSettings, HoldingsConsumer, Host } from '../../component/component.js';
 import type { UsageStore } from '../../extensions/storage/usage-store.js';
 import type { PodObject } from '../../metering/objects.js';
 import type { PodGpuWindow } from '../../metering/pod-gpu.js';
@@ -10,15 +10,11 @@ import type { JobsConnectorConfig } from './config.js';
 import { JobBook } from './job-book.js';
 import { buildJobRecord, dominant } from './job-record.js';
 import { chargeJob, policyFor } from './policies.js';
-import { decodeJobState, encodeJobState } from './job-state-codec.js';
+import { persistBooks, restoreBooks } from './job-books-store.js';
+import { JobsLeaderRole } from './jobs-leader-role.js';
 
 /** Wall-clock tick when no receiver drives the clock. */
 const WALL_TICK_MS = 1000;
-/** Where the books live in the store (`receiver_state`), and the key of the clock they had reached. */
-export const JOBS_STATE_SOURCE = 'connectors::jobs';
-const CLOCK_KEY = '\u0000clock';
-/** Key prefix of a per-pod GPU source's `gpuThrough` (the rest of the key is the source's id). */
-const GPU_KEY = '\u0000gpu\u0000';
 
 /**
  * The `jobs` connector: fed the same holdings (and the pods they belong to) as the usage connector, it keeps
@@ -39,11 +35,8 @@ export class JobsConnector implements Component, HoldingsConsumer {
   /** The last time `advance` was given. */
   private clock: EpochMs | undefined;
   private lastCheckpoint: EpochMs | undefined;
-  /** `leader_election`: the Lease (a standby holds its records; the leader commits only while it holds it). */
-  private leadership: Leadership | undefined;
-  private standby = false;
-  /** On standby: the records of jobs final here, by id, until the leader's published handoff passes their end. */
-  private readonly held = new Map<string, UsageRecord>();
+  /** With `leader_election` (jobs-leader-role.ts); without it this replica always leads. */
+  private role: JobsLeaderRole | undefined;
   /** Sources of per-pod GPU figures and their watermarks: finished jobs wait for them. */
   private readonly gpuWatermarks = new Map<string, EpochMs>();
 
@@ -76,56 +69,24 @@ export class JobsConnector implements Component, HoldingsConsumer {
     meter
       .createObservableGauge('meterbridge_jobs_open', { description: 'Jobs with a pod not yet stopped' })
       .addCallback((r) => r.observe(this.book.openJobs()));
-    this.leadership = host.leadership?.();
-    if (this.leadership) {
-      // High availability (README "Leader election"): the books live in memory on every replica, warm from the
-      // objects; a replica's own store may hold a stale term's books, which are not restored.
-      this.standby = true;
-      const leadership = this.leadership;
-      leadership.reportJobsHandoff?.(() => this.jobsHandoff());
-      // The predecessor's jobs handoff, read from the Lease this replica has just won.
-      leadership.onLeading(() => this.takeOver(leadership.publishedJobsHandoff?.()));
-    } else this.restore();
+    const leadership = host.leadership?.();
+    if (leadership) {
+      // High availability: the books live in memory on every replica, warm from the objects; a replica's own
+      // store may hold a stale term's books, which are neither restored nor written.
+      this.role = new JobsLeaderRole(leadership, this.log);
+      this.role.publish(() => this.jobsHandoff());
+      // Committed at the next tick, not now: the delivery workers start after this listener, and a worker that
+      // starts registers its cursor at the outbox's end.
+      this.role.onTakeOver((records) => this.pending.push(...records));
+    } else {
+      const restored = restoreBooks(this.store, this.book);
+      if (restored > 0) this.log.info({ jobs: restored }, 'job books restored');
+    }
     this.running = true;
     if (!this.clockDriven) {
       this.timer = setInterval(() => void this.advance(Date.now()), WALL_TICK_MS);
       this.timer.unref();
     }
-  }
-
-  /** The books of jobs still open at the last stop continue (README "Restarts"). */
-  private restore(): void {
-    const store = this.store as UsageStore;
-    const state = store.loadReceiverState(JOBS_STATE_SOURCE);
-    const clock = state.get(CLOCK_KEY);
-    state.delete(CLOCK_KEY);
-    const gpuThrough: Array<[string, EpochMs]> = [];
-    for (const [key, text] of state) {
-      if (!key.startsWith(GPU_KEY)) continue;
-      gpuThrough.push([key.slice(GPU_KEY.length), Number(text)]);
-      state.delete(key);
-    }
-    this.book.restore(
-      [...state].map(([key, text]) => [key, decodeJobState(key, text)] as const),
-      clock === undefined ? undefined : Number(clock),
-      gpuThrough,
-    );
-    if (state.size > 0) this.log.info({ jobs: state.size }, 'job books restored');
-  }
-
-  /**
-   * The Lease is won: the records this replica holds of jobs that ended from the old leader's jobs handoff on
-   * are committed (those before it the old leader delivered; the same ids, so a backend keeps one copy of a
-   * record both wrote). Without a published jobs handoff, all of them.
-   */
-  private takeOver(handoff: EpochMs | undefined): void {
-    const due = [...this.held.values()].filter((r) => handoff === undefined || r.windowEnd >= handoff);
-    this.held.clear();
-    this.standby = false;
-    // Committed at the next tick, not here: the delivery workers start after this listener, and a worker that
-    // starts registers its cursor at the outbox's end.
-    this.pending.push(...due);
-    this.log.info({ records: due.length, handoff }, 'jobs: taking over; committing the job records held on standby');
   }
 
   async shutdown(): Promise<void> {
@@ -143,7 +104,7 @@ export class JobsConnector implements Component, HoldingsConsumer {
    */
   private flush(): void {
     // The fence: no commit without the Lease (the service stops this process when it is lost).
-    if (this.leadership && !this.leadership.holds()) return;
+    if (this.role && (this.role.standby || !this.role.holds())) return;
     if (this.pending.length > 0) {
       try {
         const added = this.store?.commitJobRecords(this.pending) ?? 0;
@@ -157,30 +118,10 @@ export class JobsConnector implements Component, HoldingsConsumer {
         return;
       }
     }
-    this.persist();
-  }
-
-  /** Writes the books of every job changed since the last write, and the clock they have reached. */
-  private persist(): void {
-    if (this.leadership) return; // HA: the books are not restored, so not written
-
-    const changes = this.book.takeChanges();
-    const gpuThrough = this.book.takeGpuThrough();
-    // The clock goes with changes only: a quiet tick costs no commit (an older clock only ends vanished pods earlier).
-    if (changes.length === 0 && gpuThrough === undefined) return;
+    if (this.role || !this.store) return;
     try {
-      this.store?.commitReceiverState(
-        JOBS_STATE_SOURCE,
-        [
-          ...changes.flatMap(([k, v]) => (v ? [[k, encodeJobState(v)] as const] : [])),
-          ...(this.clock === undefined ? [] : [[CLOCK_KEY, String(this.clock)] as const]),
-          ...(gpuThrough ?? []).map(([source, t]) => [`${GPU_KEY}${source}`, String(t)] as const),
-        ],
-        changes.filter(([, v]) => v === undefined).map(([k]) => k),
-      );
+      persistBooks(this.store, this.book, this.clock);
     } catch (err) {
-      this.book.markChanged(changes.map(([k]) => k));
-      if (gpuThrough) this.book.markGpuThroughChanged();
       this.log.error({ err }, 'writing the job books failed; retrying at the next tick');
     }
   }
@@ -230,8 +171,8 @@ export class JobsConnector implements Component, HoldingsConsumer {
         return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
       }),
     );
-    if (this.standby) {
-      this.hold();
+    if (this.role?.standby) {
+      this.role.hold(this.pending.splice(0));
       return Promise.resolve();
     }
     if (this.lastCheckpoint === undefined || now - this.lastCheckpoint >= this.config.checkpoint_interval) {
@@ -246,11 +187,11 @@ export class JobsConnector implements Component, HoldingsConsumer {
   }
 
   /**
-   * Published by the leader: the earliest job end whose record is not delivered everywhere (store), not yet
-   * committed (pending), or still to come (the books). A standby keeps its records from there on.
+   * The leader's jobs handoff: the earliest job end whose record is not delivered everywhere (store), not yet
+   * committed (pending), or still to come (the books).
    */
   private jobsHandoff(): EpochMs | undefined {
-    if (this.standby || this.clock === undefined) return undefined;
+    if (this.clock === undefined) return undefined;
     let min = this.book.earliestOpenEnd(this.clock) ?? this.clock;
     for (const r of this.pending) min = Math.min(min, r.windowEnd);
     try {
@@ -260,13 +201,5 @@ export class JobsConnector implements Component, HoldingsConsumer {
       return undefined; // the store is failing: what was published stands
     }
     return min;
-  }
-
-  /** Standby: keeps the records built, forgetting those the leader has delivered (before its jobs handoff). */
-  private hold(): void {
-    for (const r of this.pending.splice(0)) this.held.set(r.id, r);
-    const handoff = this.leadership?.publishedJobsHandoff?.();
-    if (handoff === undefined) return;
-    for (const [id, r] of this.held) if (r.windowEnd < handoff) this.held.delete(id);
   }
 }

@@ -16,7 +16,7 @@ import type { KubernetesConfig } from './config.js';
 import { convertObject } from './convert-objects.js';
 import { KindInformer, type KindInformerStats, type KindListener } from './kind-informer.js';
 import { coreKindSpecs, type KindSpec, servesVirtualClusterInstances, vciKindSpec } from './kind-specs.js';
-import { convertOwner, discoverOwnerKinds, OwnerIndex, type OwnerNode, ownerKindSpec } from './owner-chains.js';
+import { FollowedOwners } from './followed-owners.js';
 import { TenantClusters, type TenantClustersStatus } from './tenant-clusters/tenant-clusters.js';
 import { registerTenantClusterMetrics } from './tenant-clusters/tenant-cluster-metrics.js';
 import type { VirtualClusterInstance } from './virtual-cluster-instance.js';
@@ -57,11 +57,8 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private readonly now: () => EpochMs;
   private readonly inventory: Inventory;
   private readonly informers: Array<KindInformer<MeteredObject>> = [];
-  /** `follow_owners`: the owners seen, and their informers (they hold the first full sync like the others). */
-  private readonly owners: OwnerIndex | undefined;
-  private readonly ownerInformers: Array<KindInformer<OwnerNode>> = [];
-  private ownersPending = false;
-  private ownerTimer: NodeJS.Timeout | undefined;
+  /** `follow_owners`: their informers hold the first full sync like the others. */
+  private readonly owners: FollowedOwners | undefined;
   private vci: KindInformer<MeteredObject> | undefined;
   private discovering = true;
   private fullySynced = false;
@@ -88,7 +85,24 @@ export class KubernetesReceiver implements HoldingsReceiver {
       onError: (err) => this.reportObjectError(err),
     });
     if (config.tenant_clusters.enabled) this.tenantClusters = this.makeTenantClusters(next);
-    if (config.follow_owners.length > 0) this.owners = new OwnerIndex(config.follow_owners.map((f) => f.kind));
+    if (config.follow_owners.length > 0) {
+      this.owners = new FollowedOwners({
+        follow: config.follow_owners,
+        kubeConfig,
+        informer: {
+          onObjectError: (err: ObjectError) => this.reportObjectError(err),
+          logger: this.log,
+          pageSize: config.page_size,
+          watchTimeoutMs: config.watch_timeout,
+          idleTimeoutMs: config.idle_timeout,
+          backoff: config.resync_backoff,
+          now: this.now,
+          ...(options.random ? { random: options.random } : {}),
+        },
+        logger: this.log,
+        onListed: () => this.maybeFullSync(),
+      });
+    }
   }
 
   /** Registers and starts the informers and returns at once; `synced()` tells when the first lists are in. */
@@ -99,10 +113,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
     this.holdWindows();
     for (const informer of this.informers) informer.start();
     void this.discover(0);
-    if (this.owners) {
-      this.ownersPending = true;
-      void this.discoverOwners(0);
-    }
+    this.owners?.start();
     const { watchdog } = this.config;
     if (watchdog.enabled) this.watchdogTimer = setInterval(() => this.checkWatchdog(), watchdog.check_interval);
     this.tenantClusters?.start();
@@ -130,15 +141,14 @@ export class KubernetesReceiver implements HoldingsReceiver {
     this.stopped = true;
     clearInterval(this.watchdogTimer);
     clearTimeout(this.discoveryTimer);
-    clearTimeout(this.ownerTimer);
     await this.tenantClusters?.shutdown();
-    await Promise.all([...this.informers, ...this.ownerInformers].map((i) => i.stop()));
+    await Promise.all([...this.informers.map((i) => i.stop()), this.owners?.stop()]);
   }
 
   status(): KubernetesReceiverStatus {
     return {
       synced: this.fullySynced,
-      informers: [...this.informers, ...this.ownerInformers].map((i) => i.stats()),
+      informers: [...this.informers, ...(this.owners?.informers() ?? [])].map((i) => i.stats()),
       inventory: this.inventory.stats(),
       objectErrors: this.objectErrors,
       virtualClusterInstances: this.vci?.objects().length,
@@ -248,67 +258,9 @@ export class KubernetesReceiver implements HoldingsReceiver {
     });
   }
 
-  /** A pod whose owner is of a followed kind, with the owners above it (`follow_owners`). */
+  /** A pod with the owners above its own (`follow_owners`). */
   private withOwners(object: MeteredObject): MeteredObject {
-    if (object.kind !== 'Pod' || !this.owners || !object.owner || !this.owners.follows(object.owner.kind))
-      return object;
-    const chain = this.owners.chainOf(object);
-    return chain ? { ...object, ownerChain: chain } : object;
-  }
-
-  /**
-   * `follow_owners`: one API discovery, then an informer per followed kind the apiserver serves (a kind not
-   * served, e.g. KubeRay not installed, is skipped and said once). Discovery failing does not hold metering:
-   * it is retried with the resync backoff, and owners found later apply to pods seen from then on.
-   */
-  private async discoverOwners(attempt: number): Promise<void> {
-    try {
-      const found = await discoverOwnerKinds(this.kubeConfig, this.config.follow_owners);
-      if (this.stopped) return;
-      for (const { follow, resource } of found) {
-        if (resource === undefined) {
-          this.log.info(
-            { kind: follow.kind, api_version: follow.api_version },
-            'follow_owners: kind not served; skipped',
-          );
-          continue;
-        }
-        this.addOwnerInformer(ownerKindSpec(this.kubeConfig, follow, resource)).start();
-      }
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, attempt }, 'follow_owners: API discovery failed; retrying');
-      const { initial_interval, max_interval, multiplier } = this.config.resync_backoff;
-      const wait = Math.min(max_interval, initial_interval * multiplier ** attempt);
-      if (!this.stopped) this.ownerTimer = setTimeout(() => void this.discoverOwners(attempt + 1), wait);
-    }
-    this.ownersPending = false;
-    this.maybeFullSync();
-  }
-
-  private addOwnerInformer(spec: KindSpec<string>): KindInformer<OwnerNode> {
-    const owners = this.owners as OwnerIndex;
-    const informer: KindInformer<OwnerNode> = new KindInformer<OwnerNode>({
-      spec,
-      kubeConfig: this.kubeConfig,
-      onObjectError: (err: ObjectError) => this.reportObjectError(err),
-      logger: this.log,
-      pageSize: this.config.page_size,
-      watchTimeoutMs: this.config.watch_timeout,
-      idleTimeoutMs: this.config.idle_timeout,
-      backoff: this.config.resync_backoff,
-      now: this.now,
-      ...(this.options.random ? { random: this.options.random } : {}),
-      convert: (raw) => convertOwner(spec.kind, raw),
-      listener: {
-        listed: () => {
-          owners.replace(spec.kind, informer.objects());
-          this.maybeFullSync();
-        },
-        changed: (type, node) => owners.apply(type, node),
-      },
-    });
-    this.ownerInformers.push(informer);
-    return informer;
+    return this.owners ? this.owners.withOwners(object) : object;
   }
 
   /** A VirtualClusterInstance of another cluster (`vcluster_platform_cluster`): its own meterbridge bills it. */
@@ -318,8 +270,8 @@ export class KubernetesReceiver implements HoldingsReceiver {
   }
 
   private maybeFullSync(): void {
-    if (this.fullySynced || this.discovering || this.ownersPending || this.stopped) return;
-    if (!this.informers.every((i) => i.synced) || !this.ownerInformers.every((i) => i.synced)) return;
+    if (this.fullySynced || this.discovering || this.stopped) return;
+    if (!this.informers.every((i) => i.synced) || (this.owners && !this.owners.synced())) return;
     const objects: MeteredObject[] = [];
     for (const informer of this.informers) {
       for (const o of informer.objects()) if (!this.isForeign(o)) objects.push(this.withOwners(o));
@@ -376,7 +328,7 @@ export class KubernetesReceiver implements HoldingsReceiver {
   private checkWatchdog(): void {
     const limit = this.config.watchdog.idle;
     const now = this.now();
-    for (const informer of [...this.informers, ...this.ownerInformers]) {
+    for (const informer of [...this.informers, ...(this.owners?.informers() ?? [])]) {
       const idle = now - informer.lastActivity;
       if (idle > limit) informer.restart(`no event, bookmark or connect for ${Math.round(idle / 1000)} s`);
     }
