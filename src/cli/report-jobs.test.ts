@@ -59,7 +59,18 @@ beforeAll(() => {
   store = join(dir, 'state.db');
   const s = SqliteUsageStore.open(store);
   const policy = jobPolicySchema.parse({ name: 'training', minimum_duration: '1m', round_up_to: '1m' });
-  const jobs = [summary('train', 8n, 192, 'on-demand'), summary('spot', 2n, 30, 'spot', 'spot_reclaimed')];
+  const covered = BigInt(8 * 192 * MIN);
+  const train: JobSummary = {
+    ...summary('train', 8n, 192, 'on-demand'),
+    // DCGM joined: 75 % over the GPU time, 70,000 MiB peak, 3.6 MJ.
+    gpu: {
+      utilizationIntegral: { num: 75n * covered, den: 1n },
+      coveredMs: covered,
+      energyMj: { num: 3_600_000_000n, den: 1n },
+      peakFramebufferMiB: 70_000n,
+    },
+  };
+  const jobs = [train, summary('spot', 2n, 30, 'spot', 'spot_reclaimed')];
   s.commitJobRecords(
     jobs.map((j) => buildJobRecord(j, { clusterId: 'c', type: 'gpu_job', charge: chargeJob(j, policy) })),
   );
@@ -99,6 +110,13 @@ describe('meterbridge report --by job', () => {
       '1.00',
     ]);
     expect(col(spot, 'currency')).toBe('USD');
+    // The DCGM columns: the train job's figures; empty for a job without DCGM data.
+    expect(['avg_utilization', 'peak_vram_gb', 'gpu_energy_joules'].map((k) => col(train, k))).toEqual([
+      '75.000000000',
+      '68.359375000',
+      '3600000.000000000',
+    ]);
+    expect(['avg_utilization', 'peak_vram_gb', 'gpu_energy_joules'].map((k) => col(spot, k))).toEqual(['', '', '']);
   });
 
   it('JSON and table; an unknown --by is a usage error', async () => {

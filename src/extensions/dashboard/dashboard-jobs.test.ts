@@ -41,7 +41,19 @@ describe('dashboard: jobs table', () => {
     store = SqliteUsageStore.open(join(dir, 'state.db'));
     store.commitJobRecords([
       buildJobRecord(job('acme', 'a', 10, true), { clusterId: 'c', type: 'gpu_job' }),
-      buildJobRecord(job('beta', 'b', 20, true), { clusterId: 'c', type: 'gpu_job' }),
+      buildJobRecord(
+        {
+          ...job('beta', 'b', 20, true),
+          // DCGM joined: 42.5 % over its GPU time, 20,480 MiB peak.
+          gpu: {
+            utilizationIntegral: { num: 425n * BigInt(20 * MIN), den: 10n },
+            coveredMs: BigInt(20 * MIN),
+            energyMj: { num: 0n, den: 1n },
+            peakFramebufferMiB: 20_480n,
+          },
+        },
+        { clusterId: 'c', type: 'gpu_job' },
+      ),
       buildJobRecord(job('acme', 'long', 60, false), {
         clusterId: 'c',
         type: 'gpu_job_progress',
@@ -67,6 +79,10 @@ describe('dashboard: jobs table', () => {
     expect(all.jobs.map((j) => [j.tenant, j.job, j.outcome, j.billed_gpu_seconds])).toEqual([
       ['beta', 'Job/b', 'succeeded', '1200.000000000'],
       ['acme', 'Job/a', 'succeeded', '600.000000000'],
+    ]);
+    expect(all.jobs.map((j) => [j.avg_utilization, j.peak_vram_gb])).toEqual([
+      ['42.500000000', '20.000000000'],
+      ['', ''],
     ]);
     const acme = (await (await fetch(new URL('api/jobs?tenant=acme', dashboard.url()))).json()) as { jobs: unknown[] };
     expect(acme.jobs).toHaveLength(1);

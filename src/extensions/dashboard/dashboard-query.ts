@@ -91,7 +91,10 @@ export function answerQuery(query: DashboardQuery, source: QuerySource, o: ViewO
   }
 }
 
-/** The latest finished jobs (of one tenant, or all), each with its outcome, GPU-seconds billed and credited. */
+/**
+ * The latest finished jobs (of one tenant, or all), each with its outcome, GPU-seconds billed and credited, and
+ * its DCGM average utilization and peak GPU memory where a prometheus receiver gave them.
+ */
 function jobsView(source: QuerySource, tenant: string | undefined) {
   const rows = (source.latestJobs?.(tenant === undefined ? JOBS_SHOWN : JOBS_SHOWN * 20) ?? []).filter(
     (j) => tenant === undefined || j.tenant === tenant,
@@ -113,6 +116,8 @@ function jobsView(source: QuerySource, tenant: string | undefined) {
         billed_gpu_seconds: formatNanos(j.nanos),
         credit_gpu_seconds: a.credit_gpu_seconds ?? '0',
         charge_reason: a.charge_reason ?? '',
+        avg_utilization: a.avg_utilization ?? '',
+        peak_vram_gb: a.peak_vram_gb ?? '',
       };
     }),
   };

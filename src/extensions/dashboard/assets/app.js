@@ -187,9 +187,18 @@
       el(
         'tr',
         {},
-        ['tenant', 'job', 'outcome', 'start', 'duration (s)', 'GPUs', 'GPU-s billed', 'GPU-s credited'].map((h) =>
-          el('th', { text: h }),
-        ),
+        [
+          'tenant',
+          'job',
+          'outcome',
+          'start',
+          'duration (s)',
+          'GPUs',
+          'GPU-s billed',
+          'GPU-s credited',
+          'GPU util (%)',
+          'peak GPU mem (GiB)',
+        ].map((h) => el('th', { text: h })),
       ),
     );
     for (const j of data.jobs) {
@@ -206,10 +215,12 @@
           el('td', { text: j.gpu }),
           el('td', { class: 'num', text: short(j.billed_gpu_seconds) }),
           el('td', { class: 'num', text: short(j.credit_gpu_seconds) }),
+          el('td', { class: 'num', text: j.avg_utilization ? short(j.avg_utilization) : '' }),
+          el('td', { class: 'num', text: j.peak_vram_gb ? short(j.peak_vram_gb) : '' }),
         ]),
       );
     }
-    if (data.jobs.length === 0) t.append(el('tr', {}, [el('td', { text: 'no finished jobs', colspan: '8' })]));
+    if (data.jobs.length === 0) t.append(el('tr', {}, [el('td', { text: 'no finished jobs', colspan: '10' })]));
   }
 
   function renderDelivery(data) {
