@@ -69,6 +69,11 @@ export class JobsConnector implements Component, HoldingsConsumer {
     meter
       .createObservableGauge('meterbridge_jobs_open', { description: 'Jobs with a pod not yet stopped' })
       .addCallback((r) => r.observe(this.book.openJobs()));
+    meter
+      .createObservableCounter('meterbridge_job_records_dropped_on_standby_total', {
+        description: 'Job records a standby dropped because the leader published no jobs handoff (HA)',
+      })
+      .addCallback((r) => r.observe(this.role?.dropped() ?? 0));
     const leadership = host.leadership?.();
     if (leadership) {
       // High availability: the books live in memory on every replica, warm from the objects; a replica's own

@@ -9,9 +9,16 @@ import type { UsageRecord } from '../../records/usage-record.js';
  * end; on winning the Lease it hands the connector those from the predecessor's jobs handoff on. The leader
  * publishes its own jobs handoff. The fence (no commit without `holds()`) is the connector's.
  */
+/**
+ * Records a standby holds at most. Reached only when the leader publishes no jobs handoff (a leader without a
+ * jobs connector, or of a version before it): the records that ended first are dropped, counted and logged.
+ */
+export const MAX_HELD = 100_000;
+
 export class JobsLeaderRole {
   private standbyNow = true;
   private readonly held = new Map<string, UsageRecord>();
+  private droppedCount = 0;
 
   constructor(
     private readonly leadership: Leadership,
@@ -48,11 +55,30 @@ export class JobsLeaderRole {
     });
   }
 
+  /** Records dropped because more than MAX_HELD were held (self-metric, tests). */
+  dropped(): number {
+    return this.droppedCount;
+  }
+
   /** Standby: keeps `records`, forgetting those the leader has delivered (ended before its jobs handoff). */
-  hold(records: readonly UsageRecord[]): void {
+  hold(records: readonly UsageRecord[], max = MAX_HELD): void {
     for (const r of records) this.held.set(r.id, r);
     const handoff = this.leadership.publishedJobsHandoff?.();
-    if (handoff === undefined) return;
-    for (const [id, r] of this.held) if (r.windowEnd < handoff) this.held.delete(id);
+    if (handoff !== undefined) {
+      for (const [id, r] of this.held) if (r.windowEnd < handoff) this.held.delete(id);
+    }
+    if (this.held.size <= max) return;
+    const excess = [...this.held.values()].sort((a, b) => a.windowEnd - b.windowEnd).slice(0, this.held.size - max);
+    for (const r of excess) this.held.delete(r.id);
+    if (
+      this.droppedCount === 0 ||
+      Math.floor(this.droppedCount / 1000) !== Math.floor((this.droppedCount + excess.length) / 1000)
+    ) {
+      this.log.warn(
+        { dropped: this.droppedCount + excess.length, max },
+        'jobs: the leader publishes no jobs handoff; the standby dropped the job records that ended first',
+      );
+    }
+    this.droppedCount += excess.length;
   }
 }

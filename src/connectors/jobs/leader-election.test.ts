@@ -8,6 +8,8 @@ import { config as attribution, MIN, node, pod, requests, T0 } from '../../meter
 import type { EpochMs } from '../../metering/types.js';
 import { jobsConnectorConfigSchema } from './config.js';
 import { JobsConnector } from './jobs-connector.js';
+import { JobsLeaderRole } from './jobs-leader-role.js';
+import type { UsageRecord } from '../../records/usage-record.js';
 
 const at = (m: number) => T0 + m * MIN;
 
@@ -114,6 +116,20 @@ describe('jobs connector with leader election', () => {
     // The record the old leader would have written, under the same id.
     await leader.connector.advance(at(21) + 1);
     expect(taken[0]?.id).toBe(leader.store.jobRecords({}).find((r) => r.attributes.job_name === 'b')?.id);
+  });
+
+  it('a standby that never sees a jobs handoff holds at most a bounded number of records, dropping the oldest', () => {
+    const lease = new FakeLease();
+    const role = new JobsLeaderRole(lease, pino({ level: 'silent' }));
+    const rec = (i: number) => ({ id: `r${i}`, windowEnd: at(i) }) as unknown as UsageRecord;
+    role.hold([rec(3), rec(1), rec(2)], 2);
+    expect(role.dropped()).toBe(1);
+    let committed: UsageRecord[] = [];
+    role.onTakeOver((records) => {
+      committed = records;
+    });
+    lease.win();
+    expect(committed.map((r) => r.id).sort()).toEqual(['r2', 'r3']);
   });
 
   it('the fence: a leader that no longer holds the Lease commits nothing', async () => {
