@@ -5,7 +5,6 @@ import { type EpochMs, type Holding, type SeriesId, seriesKey, type TimeRange } 
 import type { JobsConnectorConfig } from './config.js';
 import { type JobIdentity, jobOf } from './job-identity.js';
 import { type PodEnd, podEnd } from './job-outcome.js';
-import { dominant } from './job-record.js';
 
 /** The meter code of GPU holdings (gpu_count is the peak of what a job holds of it at once). */
 const GPU_METER = 'gpu_hours';
@@ -14,6 +13,17 @@ const GPU_METER = 'gpu_hours';
 export interface SeriesUsageOfJob {
   readonly series: SeriesId;
   readonly amount: Rational;
+}
+
+/** The GPU series with the most GPU-seconds (else the series with the most usage): SKU, MIG, capacity type. */
+export function dominant(usage: readonly SeriesUsageOfJob[]): SeriesUsageOfJob | undefined {
+  const gpu = usage.filter((u) => u.series.meter === 'gpu_hours');
+  const pool = gpu.length > 0 ? gpu : usage.filter((u) => u.series.meter === 'cpu_core_hours');
+  let best: SeriesUsageOfJob | undefined;
+  for (const u of pool) {
+    if (best === undefined || u.amount.num * best.amount.den > best.amount.num * u.amount.den) best = u;
+  }
+  return best;
 }
 
 /** What a job used from its start to `end` (a finished job's end, or a progress boundary). */

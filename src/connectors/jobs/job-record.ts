@@ -3,7 +3,7 @@ import type { Rational } from '../../metering/rational.js';
 import { seriesKey } from '../../metering/types.js';
 import { formatNanos, NANOS_PER_UNIT } from '../../metering/units.js';
 import { type UsageRecord, usageEvent } from '../../records/usage-record.js';
-import type { JobSummary, SeriesUsageOfJob } from './job-book.js';
+import { dominant, type JobSummary } from './job-book.js';
 
 /** Billed unit of a job record's quantity: GPU-seconds. */
 export const JOB_UNIT = 'gpu.s';
@@ -60,17 +60,6 @@ export function jobTotals(s: JobSummary): JobTotals {
 export function jobRecordId(clusterId: string, type: string, s: JobSummary, progressAt?: number): string {
   const text = `${clusterId}\n${type}\n${s.identity.namespace}\n${s.identity.uid}\n${s.anchor ?? s.start}\n${progressAt ?? ''}`;
   return hash('sha256', text, 'hex').slice(0, 32);
-}
-
-/** The GPU series with the most GPU-seconds (else the series with the most usage): SKU, MIG, capacity type. */
-export function dominant(usage: readonly SeriesUsageOfJob[]): SeriesUsageOfJob | undefined {
-  const gpu = usage.filter((u) => u.series.meter === 'gpu_hours');
-  const pool = gpu.length > 0 ? gpu : usage.filter((u) => u.series.meter === 'cpu_core_hours');
-  let best: SeriesUsageOfJob | undefined;
-  for (const u of pool) {
-    if (best === undefined || u.amount.num * best.amount.den > best.amount.num * u.amount.den) best = u;
-  }
-  return best;
 }
 
 function ratioNanos(r: Rational): bigint {

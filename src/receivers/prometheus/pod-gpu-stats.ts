@@ -3,12 +3,19 @@ import { add, type Rational, rational, ZERO } from '../../metering/rational.js';
 import type { EpochMs, TimeRange } from '../../metering/types.js';
 import type { PrometheusReceiverConfig } from './config.js';
 import { firstOf } from './labels.js';
+import type { RawSeries } from './prometheus-api.js';
 import { parseCounterValue, parseGaugeValue, type Sample, timeWeighted, windowIncrements } from './sample-math.js';
-import type { WindowSamples } from './window-collector.js';
 
 const PERCENT_MAX: Rational = { num: 100n, den: 1n };
 /** Framebuffer samples above this are DCGM's blank sentinels, not MiB (no GPU has 2^40 MiB). */
 const FRAMEBUFFER_MAX: Rational = { num: 1n << 40n, den: 1n };
+
+/** The families the per-pod figures read (a window's samples: window-collector.ts `WindowSamples`). */
+export interface PodGpuSamples {
+  readonly utilization?: readonly RawSeries[];
+  readonly energy?: readonly RawSeries[];
+  readonly framebuffer?: readonly RawSeries[];
+}
 
 interface Acc {
   namespace: string;
@@ -30,7 +37,7 @@ interface Acc {
 export function podGpuWindows(
   config: PrometheusReceiverConfig,
   window: TimeRange,
-  samples: WindowSamples,
+  samples: PodGpuSamples,
   scale: Rational,
 ): PodGpuWindow[] {
   const pods = new Map<string, Acc>();

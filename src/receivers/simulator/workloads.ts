@@ -5,7 +5,7 @@ import { container, MANAGED_BY_LABEL, type ObjectIdentity, pvcObject, serviceObj
 import { bytes, formatBytes, millicores } from './quantity.js';
 import type { MsRange, RandomStream } from './random.js';
 import type { JobSpec, LoadBalancerSpec } from './scenario-schema.js';
-import type { LiveNode, SimContext, SimTenant } from './simulation.js';
+import type { LiveNode, SimContext, SimTenant } from './sim-model.js';
 
 const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 86_400_000;
