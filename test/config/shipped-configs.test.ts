@@ -11,6 +11,7 @@ const env = { OPENMETER_API_KEY: 'om-test', LAGO_API_KEY: 'lago-test', MB_OTLP_T
 describe('configs shipped with the project validate against the real component schemas', () => {
   it.each([
     ['config/examples/production.yaml', () => readFileSync(resolve(ROOT, 'config/examples/production.yaml'), 'utf8')],
+    ['config/examples/gpu-jobs.yaml', () => readFileSync(resolve(ROOT, 'config/examples/gpu-jobs.yaml'), 'utf8')],
     [
       'config/examples/inference-tokens.yaml',
       () => readFileSync(resolve(ROOT, 'config/examples/inference-tokens.yaml'), 'utf8'),
