@@ -112,6 +112,24 @@ describe('jobs connector: DCGM figures from a per-pod GPU source', () => {
     });
   });
 
+  it('a progress record carries the figures in so far, and up to when', async () => {
+    store = SqliteUsageStore.open(':memory:');
+    const { connector, apply } = await start(store);
+    connector.registerPodGpuSource(SOURCE, at(0));
+    apply('upsert', trainer({ runningSince: at(2) }), at(2));
+    // Minutes 2–59 at 40 %; the hour's progress record is due at 61 (settle 1 min), before minute 60's window.
+    for (let m = 2; m < 60; m++) connector.addPodGpu(SOURCE, window(m), [minute(40, 4_096n)]);
+    await connector.advance(at(61) + 1);
+    const [progress] = store.jobRecords({});
+    expect(progress?.meter).toBe('gpu_job_progress');
+    expect(progress?.attributes).toMatchObject({
+      outcome: 'running',
+      avg_utilization: '40.000000000',
+      peak_vram_gb: '4.000000000',
+      gpu_stats_through: new Date(at(60)).toISOString(),
+    });
+  });
+
   it('figures of a pod that is no job, or of a window after its pod ended, go to no job', async () => {
     store = SqliteUsageStore.open(':memory:');
     const { connector, apply } = await start(store);

@@ -46,10 +46,12 @@ export interface JobSummary {
   readonly pods: number;
   /** Absent on a progress summary (the job still runs). */
   readonly ended?: PodEnd;
-  /** DCGM figures of its pods (finished jobs, when a prometheus receiver delivered any). */
+  /** DCGM figures of its pods, when a prometheus receiver delivered any. */
   readonly gpu?: GpuStats;
   /** GPU time of the job in windows whose DCGM figures were lost to a crash (README "Restarts"), ms. */
   readonly gpuMissingMs?: number;
+  /** On a progress summary: the figures cover the windows up to here (they arrive later than the holdings). */
+  readonly gpuThrough?: EpochMs;
 }
 
 export interface PodTrack {
@@ -388,7 +390,11 @@ export class JobBook {
       if (t.since >= b) continue;
       for (const h of t.holdings) addUsage(usage, h, b - t.since);
     }
-    return summaryOf(job, usage, b);
+    const through = this.gpuThrough.size > 0 ? Math.min(...this.gpuThrough.values()) : undefined;
+    return {
+      ...summaryOf(job, usage, b),
+      ...(job.gpu !== NO_GPU_STATS && through !== undefined ? { gpu: job.gpu, gpuThrough: through } : {}),
+    };
   }
 
   private integrate(job: JobTrack, holdings: readonly Holding[], from: EpochMs, to: EpochMs): void {

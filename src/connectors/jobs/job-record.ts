@@ -73,7 +73,8 @@ function seconds(ms: number): string {
 /**
  * The job's DCGM figures (README "GPU figures"): average utilization over the GPU time observed (percent),
  * the highest framebuffer use of one GPU (GiB = MiB / 1024), its energy (J), each with 9 decimals rounded
- * down; and the GPU time whose figures a crash lost.
+ * down; and the GPU time whose figures a crash lost. A progress record's figures are those in so far, up to
+ * `gpu_stats_through`.
  */
 function gpuAttributes(s: JobSummary): Record<string, string> {
   const g = s.gpu;
@@ -87,6 +88,7 @@ function gpuAttributes(s: JobSummary): Record<string, string> {
   }
   if (g && g.energyMj.num > 0n) out.gpu_energy_joules = formatNanos((g.energyMj.num * 1_000_000n) / g.energyMj.den);
   if (s.gpuMissingMs !== undefined) out.gpu_stats_missing_seconds = seconds(s.gpuMissingMs);
+  if (g && s.gpuThrough !== undefined) out.gpu_stats_through = new Date(s.gpuThrough).toISOString();
   return out;
 }
 
