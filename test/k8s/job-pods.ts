@@ -1,4 +1,7 @@
 /** Helpers of the jobs tests against the real apiserver: CRDs, pod status patches with the test's own times. */
+import type { HoldingsConsumer } from '../../src/component/component.js';
+import type { JobsConnector } from '../../src/connectors/jobs/jobs-connector.js';
+import type { Holding } from '../../src/metering/types.js';
 import { applyYaml, kubectl } from '../harness/k8s/client.js';
 
 export async function until(cond: () => boolean, what: string, tries = 600): Promise<number> {
@@ -84,3 +87,27 @@ export const terminated = (phase: 'Succeeded' | 'Failed', startedAt: number, fin
     },
   ],
 });
+
+/**
+ * What the receiver hands on, fed to the jobs connector alone (no usage connector in these tests), with the
+ * holdings each resource holds now (`holding(ns, pod)`) and every pod observed by name (`observed`).
+ */
+export function jobsTee(connector: JobsConnector) {
+  const held = new Map<string, readonly Holding[]>();
+  const observed = new Set<string>();
+  const consumer: HoldingsConsumer = {
+    observePod: (resource, pod, at, deleted) => {
+      observed.add(pod.name);
+      connector.observePod(resource, pod, at, deleted);
+    },
+    setHoldings(resource, at, holdings) {
+      held.set(resource, holdings);
+      connector.setHoldings(resource, at, holdings);
+    },
+    resync: (prefix, present, at) => connector.resync(prefix, present, at),
+    advance: async () => {},
+    resumePoint: () => undefined,
+  };
+  const holding = (ns: string, pod: string) => [...held].some(([r, h]) => r.includes(`/${ns}/${pod}/`) && h.length > 0);
+  return { consumer, holding, observed };
+}

@@ -12,11 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HoldingsConsumer, Host } from '../../src/component/component.js';
+import type { Host } from '../../src/component/component.js';
 import { jobsConnectorConfigSchema } from '../../src/connectors/jobs/config.js';
 import { JobsConnector } from '../../src/connectors/jobs/jobs-connector.js';
 import { SqliteUsageStore } from '../../src/extensions/storage/sqlite-store.js';
-import type { Holding } from '../../src/metering/types.js';
 import { kubernetesConfigSchema } from '../../src/receivers/kubernetes/config.js';
 import { loadKubeConfig } from '../../src/receivers/kubernetes/kube-config.js';
 import { KubernetesReceiver } from '../../src/receivers/kubernetes/kubernetes-receiver.js';
@@ -31,7 +30,7 @@ import {
   serviceAccountKubeconfig,
 } from '../harness/k8s/client.js';
 import { renderChart } from './chart.js';
-import { ensureCrd, running, status, terminated, uidOf, until } from './job-pods.js';
+import { ensureCrd, jobsTee, running, status, terminated, uidOf, until } from './job-pods.js';
 
 const skip = k8sSkipReason();
 const id = randomBytes(3).toString('hex');
@@ -45,22 +44,8 @@ describe.skipIf(skip)(k8sSuiteName('jobs connector: owner chains through followe
     { id: 'jobs', logger: pino({ level: 'silent' }) },
     jobsConnectorConfigSchema.parse({ cluster_id: 'k8s-chains', settle: '1s', progress_interval: '0s' }),
   );
-  const held = new Map<string, readonly Holding[]>();
-  const tee: HoldingsConsumer = {
-    observePod: (resource, pod, at, deleted) => {
-      observed.add(pod.name);
-      connector.observePod(resource, pod, at, deleted);
-    },
-    setHoldings(resource, at, holdings) {
-      held.set(resource, holdings);
-      connector.setHoldings(resource, at, holdings);
-    },
-    resync: (prefix, present, at) => connector.resync(prefix, present, at),
-    advance: async () => {},
-    resumePoint: () => undefined,
-  };
-  const holding = (pod: string) => [...held].some(([r, h]) => r.includes(`/${ns}/${pod}/`) && h.length > 0);
-  const observed = new Set<string>();
+  const { consumer: tee, holding: holdingIn, observed } = jobsTee(connector);
+  const holding = (pod: string) => holdingIn(ns, pod);
   /** The next whole second after now, once the clock has passed it (Kubernetes keeps seconds). */
   const nextSecond = async () => {
     const t = Math.ceil((Date.now() + 1) / 1000) * 1000;

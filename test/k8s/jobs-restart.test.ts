@@ -10,17 +10,16 @@ import { join } from 'node:path';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HoldingsConsumer, Host } from '../../src/component/component.js';
+import type { Host } from '../../src/component/component.js';
 import { jobsConnectorConfigSchema } from '../../src/connectors/jobs/config.js';
 import { JobsConnector } from '../../src/connectors/jobs/jobs-connector.js';
 import { SqliteUsageStore } from '../../src/extensions/storage/sqlite-store.js';
-import type { Holding } from '../../src/metering/types.js';
 import { kubernetesConfigSchema } from '../../src/receivers/kubernetes/config.js';
 import { loadKubeConfig } from '../../src/receivers/kubernetes/kube-config.js';
 import { KubernetesReceiver } from '../../src/receivers/kubernetes/kubernetes-receiver.js';
 import { applyYaml, freshNamespace, k8sCluster, k8sSkipReason, k8sSuiteName, kubectl } from '../harness/k8s/client.js';
 import { tempDir } from '../support/cli.js';
-import { running, status, terminated, uidOf, until } from './job-pods.js';
+import { jobsTee, running, status, terminated, uidOf, until } from './job-pods.js';
 
 const skip = k8sSkipReason();
 const id = randomBytes(3).toString('hex');
@@ -40,17 +39,7 @@ async function bridge(storePath: string, kubeconfig: string) {
   );
   connector.setClockDriven(true);
   await connector.start({ store: () => store, meterProvider: () => new MeterProvider() } as unknown as Host);
-  const held = new Map<string, readonly Holding[]>();
-  const tee: HoldingsConsumer = {
-    observePod: (resource, pod, at, deleted) => connector.observePod(resource, pod, at, deleted),
-    setHoldings(resource, at, holdings) {
-      held.set(resource, holdings);
-      connector.setHoldings(resource, at, holdings);
-    },
-    resync: (prefix, present, at) => connector.resync(prefix, present, at),
-    advance: async () => {},
-    resumePoint: () => undefined,
-  };
+  const { consumer: tee, holding } = jobsTee(connector);
   const config = kubernetesConfigSchema.parse({ auth_type: 'kubeconfig', kubeconfig, vcluster_platform: 'false' });
   const receiver = new KubernetesReceiver(
     { id: 'kubernetes', logger: pino({ level: 'silent' }) },
@@ -60,7 +49,7 @@ async function bridge(storePath: string, kubeconfig: string) {
   );
   await receiver.start();
   await until(() => receiver.synced(), 'initial sync');
-  return { store, connector, receiver, held };
+  return { store, connector, receiver, holding };
 }
 
 describe.skipIf(skip)(k8sSuiteName('jobs connector: jobs that cross a restart', skip), () => {
@@ -111,8 +100,7 @@ spec:
 
   it('bills each job once, exactly, after a graceful stop and after a crash', async () => {
     const storePath = join(dir, 'state.db');
-    const holding = (b: { held: Map<string, readonly Holding[]> }, pod: string) =>
-      [...b.held].some(([r, h]) => r.includes(`/${ns}/${pod}/`) && h.length > 0);
+    const holding = (b: { holding: (ns: string, pod: string) => boolean }, pod: string) => b.holding(ns, pod);
 
     // 1. Both run; a checkpoint writes the books; a graceful stop writes them again.
     const first = await bridge(storePath, kubeconfig);

@@ -9,16 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HoldingsConsumer, Host } from '../../src/component/component.js';
+import type { Host } from '../../src/component/component.js';
 import { DEFAULT_JOB_OWNER_KINDS, jobsConnectorConfigSchema } from '../../src/connectors/jobs/config.js';
 import { JobsConnector } from '../../src/connectors/jobs/jobs-connector.js';
 import { SqliteUsageStore } from '../../src/extensions/storage/sqlite-store.js';
-import type { Holding } from '../../src/metering/types.js';
 import { kubernetesConfigSchema } from '../../src/receivers/kubernetes/config.js';
 import { loadKubeConfig } from '../../src/receivers/kubernetes/kube-config.js';
 import { KubernetesReceiver } from '../../src/receivers/kubernetes/kubernetes-receiver.js';
 import { applyYaml, freshNamespace, k8sCluster, k8sSkipReason, k8sSuiteName, kubectl } from '../harness/k8s/client.js';
-import { ensureCrd, iso, running, status, terminated, uidOf, until } from './job-pods.js';
+import { ensureCrd, iso, jobsTee, running, status, terminated, uidOf, until } from './job-pods.js';
 
 const skip = k8sSkipReason();
 const id = randomBytes(3).toString('hex');
@@ -37,18 +36,8 @@ describe.skipIf(skip)(k8sSuiteName('jobs connector against kube-apiserver', skip
       owner_kinds: [...DEFAULT_JOB_OWNER_KINDS, 'TrainRun'],
     }),
   );
-  const held = new Map<string, readonly Holding[]>();
-  const tee: HoldingsConsumer = {
-    observePod: (resource, pod, at, deleted) => connector.observePod(resource, pod, at, deleted),
-    setHoldings(resource, at, holdings) {
-      held.set(resource, holdings);
-      connector.setHoldings(resource, at, holdings);
-    },
-    resync: (prefix, present, at) => connector.resync(prefix, present, at),
-    advance: async () => {},
-    resumePoint: () => undefined,
-  };
-  const holding = (pod: string) => [...held].some(([r, h]) => r.includes(`/${ns}/${pod}/`) && h.length > 0);
+  const { consumer: tee, holding: holdingIn } = jobsTee(connector);
+  const holding = (pod: string) => holdingIn(ns, pod);
   const nodes = { onDemand: `jl4-${id}`, spot: `jspot-${id}` };
   // Second-aligned times in the past (Kubernetes keeps seconds): the test's own clock for every pod.
   const base = Math.floor(Date.now() / 1000) * 1000 - 2 * 60 * MIN;
