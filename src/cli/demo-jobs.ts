@@ -61,6 +61,7 @@ export function expectedJob(m: JobMark): Record<string, string> {
     gpu_seconds: total('gpu_hours', 1000n),
     cpu_core_seconds: total('cpu_core_hours', 1_000_000n),
     memory_gib_seconds: total('memory_gb_hours', 1000n * BYTES_PER_GIB),
+    ...(m.dedicated ? { charge_reason: 'dedicated_node' } : {}),
   };
 }
 
@@ -87,7 +88,10 @@ export function compareJobs(records: readonly UsageRecord[], marks: Iterable<Job
       continue;
     }
     const got: Record<string, string> = { ...r.attributes, tenant: r.tenant };
-    for (const f of ['tenant', ...FIELDS]) {
+    // A job on dedicated nodes is never charged: the nodes bill.
+    if (m.dedicated && r.quantity !== '0.000000000')
+      differences.push({ job, field: 'quantity', billed: r.quantity, truth: '0' });
+    for (const f of ['tenant', ...FIELDS, ...(m.dedicated ? ['charge_reason'] : [])]) {
       if ((got[f] ?? '') !== (want[f] ?? ''))
         differences.push({ job, field: f, billed: got[f] ?? '', truth: want[f] ?? '' });
     }

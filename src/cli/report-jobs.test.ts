@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobPolicySchema } from '../connectors/jobs/config.js';
 import type { JobSummary } from '../connectors/jobs/job-book.js';
 import { buildJobRecord } from '../connectors/jobs/job-record.js';
-import { chargeJob } from '../connectors/jobs/policies.js';
+import { chargeJob, dedicatedCharge } from '../connectors/jobs/policies.js';
 import { SqliteUsageStore } from '../extensions/storage/sqlite-store.js';
 import type { Output } from './output.js';
 import { reportCommand } from './report-command.js';
@@ -71,9 +71,11 @@ beforeAll(() => {
     },
   };
   const jobs = [train, summary('spot', 2n, 30, 'spot', 'spot_reclaimed')];
-  s.commitJobRecords(
-    jobs.map((j) => buildJobRecord(j, { clusterId: 'c', type: 'gpu_job', charge: chargeJob(j, policy) })),
-  );
+  const onDedicated = { ...summary('dedicated', 8n, 60, 'on-demand'), dedicated: true };
+  s.commitJobRecords([
+    ...jobs.map((j) => buildJobRecord(j, { clusterId: 'c', type: 'gpu_job', charge: chargeJob(j, policy) })),
+    buildJobRecord(onDedicated, { clusterId: 'c', type: 'gpu_job', charge: dedicatedCharge(onDedicated) }),
+  ]);
   s.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,7 +93,14 @@ describe('meterbridge report --by job', () => {
       .split('\r\n')
       .map((l) => l.split(','));
     const col = (row: string[] | undefined, name: string) => row?.[header?.indexOf(name) ?? -1];
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
+    // A job on dedicated nodes: what it used, priced at nothing (the nodes bill).
+    const dedicated = rows.find((r) => col(r, 'job_name') === 'dedicated');
+    expect([col(dedicated, 'gpu_seconds'), col(dedicated, 'charge_reason'), col(dedicated, 'amount')]).toEqual([
+      '28800.000000000',
+      'dedicated_node',
+      '0.00',
+    ]);
     const spot = rows.find((r) => col(r, 'job_name') === 'spot');
     const train = rows.find((r) => col(r, 'job_name') === 'train');
     // 8 × 3.2 h × 2.49 + 8 cores × 3.2 h × 0.035 + 64 GiB × 3.2 h × 0.0045 = 63.744 + 0.896 + 0.9216 = 65.5616
@@ -125,6 +134,7 @@ describe('meterbridge report --by job', () => {
     const doc = JSON.parse(json.stdout) as { jobs: Array<{ job_name: string; amount: string }> };
     expect(doc.jobs.map((j) => [j.job_name, j.amount])).toEqual([
       ['spot', ''],
+      ['dedicated', ''],
       ['train', ''],
     ]);
     const table = capture();

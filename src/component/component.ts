@@ -53,6 +53,11 @@ export interface HoldingsConsumer {
    * `resource` that the change causes. What the jobs connector reads to find a pod's job and how it ended.
    */
   observePod?(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void;
+  /**
+   * True when a jobs connector is downstream: an attribution Inventory then also sends, for each pod on a
+   * dedicated node, what it would hold on a shared one under `job_view:` meters (never window usage).
+   */
+  wantsJobView?(): boolean;
 }
 
 /**

@@ -60,6 +60,10 @@ export class SeriesProcessor implements MetricsConsumer {
     return this.next.advance(now);
   }
 
+  wantsJobView(): boolean {
+    return this.next.wantsJobView?.() ?? false;
+  }
+
   /** Pods pass through unchanged: the series of their holdings are mapped on their own way. */
   observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {
     this.next.observePod?.(resource, pod, at, deleted);

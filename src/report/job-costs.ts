@@ -69,11 +69,13 @@ export function rateJobs(records: readonly UsageRecord[], book: PriceBook | unde
   for (const record of records) {
     const a = record.attributes;
     if (!record.job || a.outcome === undefined || a.outcome === 'running') continue;
+    // A job on dedicated nodes is paid with the nodes: nothing of it is priced again.
+    const dedicated = a.charge_reason === 'dedicated_node';
     const quantities: JobQuantities = {
       billedGpuSecondsNanos: record.nanos,
       creditGpuSecondsNanos: parseDecimal(a.credit_gpu_seconds ?? '0'),
-      cpuCoreSecondsNanos: parseDecimal(a.cpu_core_seconds ?? '0'),
-      memoryGibSecondsNanos: parseDecimal(a.memory_gib_seconds ?? '0'),
+      cpuCoreSecondsNanos: dedicated ? 0n : parseDecimal(a.cpu_core_seconds ?? '0'),
+      memoryGibSecondsNanos: dedicated ? 0n : parseDecimal(a.memory_gib_seconds ?? '0'),
       attributes: pick(a, ['gpu_sku', 'mig_profile', 'capacity_type']),
     };
     lines.push({ record, quantities, ...(book ? { amount: priceJob(book, quantities) } : {}) });

@@ -1,12 +1,25 @@
 import type { AmountConsumer, HoldingsConsumer } from '../component/component.js';
 import type { PodObject } from '../metering/objects.js';
+import { JOB_VIEW_PREFIX } from '../metering/attribution/index.js';
 import type { PodGpuWindow } from '../metering/pod-gpu.js';
 import type { EpochMs, Holding, SeriesId, TimeRange } from '../metering/types.js';
 import type { MetricsConsumer } from '../processors/series-processor.js';
 
+/**
+ * The job view of a pod on a dedicated node (every holding under a `job_view:` meter), without the prefix;
+ * undefined for billed holdings (and for none: an end goes to both connectors).
+ */
+export function jobViewOf(holdings: readonly Holding[]): Holding[] | undefined {
+  if (holdings.length === 0 || !holdings.every((h) => h.series.meter.startsWith(JOB_VIEW_PREFIX))) return undefined;
+  return holdings.map((h) => ({ ...h, series: { ...h.series, meter: h.series.meter.slice(JOB_VIEW_PREFIX.length) } }));
+}
+
 /** What the jobs connector takes besides holdings: per-pod GPU figures and their sources' watermarks. */
 export type JobsConsumer = HoldingsConsumer &
-  Required<Pick<AmountConsumer, 'registerPodGpuSource' | 'addPodGpu' | 'advanceWatermark'>>;
+  Required<Pick<AmountConsumer, 'registerPodGpuSource' | 'addPodGpu' | 'advanceWatermark'>> & {
+    /** What a pod on a dedicated node would hold on a shared one (the job view, never window usage). */
+    setJobViewHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void;
+  };
 
 /**
  * The end of a metrics pipeline that feeds the usage connector and the jobs connector: every holding, pod
@@ -19,9 +32,22 @@ export class HoldingsFanOut implements MetricsConsumer {
     private readonly jobs: JobsConsumer,
   ) {}
 
+  /**
+   * A resource's holdings are either all billed or all the job view of a pod on a dedicated node
+   * (`job_view:` meters): the latter go to the jobs connector alone, without the prefix.
+   */
   setHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    const view = jobViewOf(holdings);
+    if (view) {
+      this.jobs.setJobViewHoldings(resource, at, view);
+      return;
+    }
     this.usage.setHoldings(resource, at, holdings);
     this.jobs.setHoldings(resource, at, holdings);
+  }
+
+  wantsJobView(): boolean {
+    return true;
   }
 
   observePod(resource: string, pod: PodObject, at: EpochMs, deleted: boolean): void {

@@ -2,6 +2,7 @@
 import type { HoldingsConsumer } from '../../src/component/component.js';
 import type { JobsConnector } from '../../src/connectors/jobs/jobs-connector.js';
 import type { Holding } from '../../src/metering/types.js';
+import { jobViewOf } from '../../src/service/holdings-fan-out.js';
 import { applyYaml, kubectl } from '../harness/k8s/client.js';
 
 export async function until(cond: () => boolean, what: string, tries = 600): Promise<number> {
@@ -102,8 +103,12 @@ export function jobsTee(connector: JobsConnector) {
     },
     setHoldings(resource, at, holdings) {
       held.set(resource, holdings);
-      connector.setHoldings(resource, at, holdings);
+      // The job view of a pod on a dedicated node goes to the jobs connector as the fan-out sends it.
+      const view = jobViewOf(holdings);
+      if (view) connector.setJobViewHoldings(resource, at, view);
+      else connector.setHoldings(resource, at, holdings);
     },
+    wantsJobView: () => true,
     resync: (prefix, present, at) => connector.resync(prefix, present, at),
     advance: async () => {},
     resumePoint: () => undefined,

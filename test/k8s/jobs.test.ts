@@ -38,7 +38,7 @@ describe.skipIf(skip)(k8sSuiteName('jobs connector against kube-apiserver', skip
   );
   const { consumer: tee, holding: holdingIn } = jobsTee(connector);
   const holding = (pod: string) => holdingIn(ns, pod);
-  const nodes = { onDemand: `jl4-${id}`, spot: `jspot-${id}` };
+  const nodes = { onDemand: `jl4-${id}`, spot: `jspot-${id}`, dedicated: `jded-${id}` };
   // Second-aligned times in the past (Kubernetes keeps seconds): the test's own clock for every pod.
   const base = Math.floor(Date.now() / 1000) * 1000 - 2 * 60 * MIN;
 
@@ -60,6 +60,13 @@ kind: Node
 metadata:
   name: ${nodes.spot}
   labels: { nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3, karpenter.sh/capacity-type: spot }
+status: { capacity: { cpu: "192", memory: 2Ti, nvidia.com/gpu: "8", pods: "110" } }
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: ${nodes.dedicated}
+  labels: { nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3, billing.example.com/tenant: dedicated-${id} }
 status: { capacity: { cpu: "192", memory: 2Ti, nvidia.com/gpu: "8", pods: "110" } }
 ---
 apiVersion: jobset.x-k8s.io/v1
@@ -88,6 +95,7 @@ spec:
 `;
     const jobSetUid = await uidOf('jobset', 'pretrain', ns);
     await applyYaml(jobYaml('train'));
+    await applyYaml(jobYaml('sweep'));
     await applyYaml(
       jobYaml('pretrain-workers-0', {
         apiVersion: 'jobset.x-k8s.io/v1',
@@ -98,6 +106,7 @@ spec:
     );
     const owners = {
       train: { apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: await uidOf('job', 'train', ns) },
+      sweep: { apiVersion: 'batch/v1', kind: 'Job', name: 'sweep', uid: await uidOf('job', 'sweep', ns) },
       workers: {
         apiVersion: 'batch/v1',
         kind: 'Job',
@@ -134,12 +143,14 @@ spec:
       }),
     );
     await applyYaml(pod('notebook', nodes.onDemand, 1));
+    await applyYaml(pod('sweep-0', nodes.dedicated, 4, owners.sweep));
     await applyYaml(pod('finetune-worker-0', nodes.onDemand, 1, owners.finetune));
     // Running before the receiver starts: its first list sees them running since their own start.
     await status(ns, 'train-abcde', running(base));
     await status(ns, 'pretrain-workers-0-0', running(base + 5 * MIN));
     await status(ns, 'notebook', running(base + 10 * MIN));
     await status(ns, 'finetune-worker-0', running(base + 15 * MIN));
+    await status(ns, 'sweep-0', running(base + 20 * MIN));
 
     const config = kubernetesConfigSchema.parse({
       auth_type: 'kubeconfig',
@@ -155,7 +166,7 @@ spec:
     await receiver.start();
     await until(() => receiver!.synced(), 'initial sync');
     await until(
-      () => ['train-abcde', 'pretrain-workers-0-0', 'notebook', 'finetune-worker-0'].every(holding),
+      () => ['train-abcde', 'pretrain-workers-0-0', 'notebook', 'finetune-worker-0', 'sweep-0'].every(holding),
       'pods run',
     );
   });
@@ -191,18 +202,33 @@ spec:
     // The kubelet evicts the bare pod under node pressure.
     await status(ns, 'notebook', terminated('Failed', base + 10 * MIN, base + 25 * MIN, { reason: 'Evicted' }));
     // The customer deletes the custom resource's pod (forced: its deletionTimestamp is the end).
+    // The job on the dedicated node succeeds after 40 minutes.
+    await status(ns, 'sweep-0', terminated('Succeeded', base + 20 * MIN, base + 60 * MIN));
     const t0 = Date.now();
     await kubectl(['delete', 'pod', 'finetune-worker-0', '-n', ns, '--grace-period=0', '--force']);
     const t1 = await until(
-      () => !['train-abcde', 'pretrain-workers-0-0', 'notebook', 'finetune-worker-0'].some(holding),
+      () => !['train-abcde', 'pretrain-workers-0-0', 'notebook', 'finetune-worker-0', 'sweep-0'].some(holding),
       'every pod stopped',
     );
     await connector.advance(t1 + 2000);
     // Other suites run pods on the same apiserver at the same time: only this test's namespace counts.
     const records = store.jobRecords({}).filter((r) => r.attributes.namespace === ns);
     const by = Object.fromEntries(records.map((r) => [r.attributes.job_name, r]));
-    expect(Object.keys(by).sort()).toEqual(['finetune', 'notebook', 'pretrain', 'train']);
-    for (const r of records) expect(r.tenant).toBe(`acme-${id}`);
+    expect(Object.keys(by).sort()).toEqual(['finetune', 'notebook', 'pretrain', 'sweep', 'train']);
+    for (const r of records.filter((x) => x.attributes.job_name !== 'sweep')) expect(r.tenant).toBe(`acme-${id}`);
+    // On the dedicated node: the node's tenant, what it used, never charged (the node bills).
+    const sweep = by.sweep!;
+    expect(sweep.tenant).toBe(`dedicated-${id}`);
+    expect(sweep.quantity).toBe('0.000000000');
+    expect(sweep.attributes).toMatchObject({
+      job_kind: 'Job',
+      outcome: 'succeeded',
+      start: new Date(base + 20 * MIN).toISOString(),
+      end: new Date(base + 60 * MIN).toISOString(),
+      gpu_sku: 'nvidia-h100-80gb-hbm3',
+      gpu_seconds: '9600.000000000', // 4 GPUs × 40 min
+      charge_reason: 'dedicated_node',
+    });
 
     expect(by.train?.attributes).toMatchObject({
       job_kind: 'Job',

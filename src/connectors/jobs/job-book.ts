@@ -52,6 +52,8 @@ export interface JobSummary {
   readonly gpuMissingMs?: number;
   /** On a progress summary: the figures cover the windows up to here (they arrive later than the holdings). */
   readonly gpuThrough?: EpochMs;
+  /** It ran on dedicated nodes: its usage is the job view, already billed with the node (never charged). */
+  readonly dedicated?: boolean;
 }
 
 export interface PodTrack {
@@ -77,6 +79,8 @@ export interface JobTrack {
   lastProgress: EpochMs | undefined;
   /** See JobSummary.anchor. */
   anchor: EpochMs | undefined;
+  /** A pod of it held the job view of a dedicated node (JobSummary.dedicated). */
+  dedicated: boolean;
   gpu: GpuStats;
   gpuMissingMs: number;
 }
@@ -129,6 +133,7 @@ export class JobBook {
         tenant: undefined,
         lastProgress: undefined,
         anchor: undefined,
+        dedicated: false,
         gpu: NO_GPU_STATS,
         gpuMissingMs: 0,
       };
@@ -153,12 +158,16 @@ export class JobBook {
     });
   }
 
-  /** `resource` holds `holdings` from `at` on (resources that are no job's pod are ignored). */
-  hold(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+  /**
+   * `resource` holds `holdings` from `at` on (resources that are no job's pod are ignored); `dedicated`: they
+   * are the job view of a pod on a dedicated node.
+   */
+  hold(resource: string, at: EpochMs, holdings: readonly Holding[], dedicated = false): void {
     const track = this.pods.get(resource);
     const job = track && this.jobs.get(track.job);
     if (!track || !job) return;
     this.changed.add(track.job);
+    if (dedicated && holdings.length > 0) job.dedicated = true;
     const from = Math.max(track.since, at);
     this.integrate(job, track.holdings, track.since, from);
     if (holdings.length > 0) {
@@ -455,6 +464,7 @@ function summaryOf(
     tenant: dominant(sorted)?.series.tenant ?? (job.tenant as string),
     start: job.start as EpochMs,
     anchor: job.anchor ?? (job.start as EpochMs),
+    ...(job.dedicated ? { dedicated: true } : {}),
     end,
     usage: sorted,
     peakGpus: job.peakGpus,

@@ -28,6 +28,7 @@ interface StoredJob {
   id: JobIdentity;
   start?: number;
   anchor?: number;
+  dedicated?: true;
   tenant?: string;
   progress?: number;
   peak: [string, string];
@@ -69,6 +70,7 @@ export function encodeJobState({ job, pods }: JobState): string {
     id: job.identity,
     ...(job.start !== undefined ? { start: job.start } : {}),
     ...(job.anchor !== undefined ? { anchor: job.anchor } : {}),
+    ...(job.dedicated ? { dedicated: true as const } : {}),
     ...(job.tenant !== undefined ? { tenant: job.tenant } : {}),
     ...(job.lastProgress !== undefined ? { progress: job.lastProgress } : {}),
     peak: [job.peakGpus.num.toString(), job.peakGpus.den.toString()],
@@ -98,6 +100,7 @@ export function decodeJobState(key: string, text: string): JobState {
     pods: new Set(s.pods.map((p) => p.r)),
     start: s.start,
     anchor: s.anchor,
+    dedicated: s.dedicated === true,
     usage: new Map(
       s.usage.map(([k, series, num, den]) => [k, { series, amount: { num: BigInt(num), den: BigInt(den) } }]),
     ),

@@ -9,7 +9,7 @@ import type { UsageRecord } from '../../records/usage-record.js';
 import type { JobsConnectorConfig } from './config.js';
 import { dominant, JobBook } from './job-book.js';
 import { buildJobRecord } from './job-record.js';
-import { chargeJob, policyFor } from './policies.js';
+import { chargeJob, dedicatedCharge, policyFor } from './policies.js';
 import { persistBooks, restoreBooks } from './job-books-store.js';
 import { JobsLeaderRole } from './jobs-leader-role.js';
 
@@ -139,6 +139,11 @@ export class JobsConnector implements Component, HoldingsConsumer {
     this.book.hold(resource, at, holdings);
   }
 
+  /** A pod on a dedicated node: what it would hold on a shared one (README "Jobs on dedicated nodes"). */
+  setJobViewHoldings(resource: string, at: EpochMs, holdings: readonly Holding[]): void {
+    this.book.hold(resource, at, holdings, true);
+  }
+
   resync(prefix: string, _present: ReadonlySet<string>, at: EpochMs): void {
     this.book.resync(prefix, at);
   }
@@ -172,7 +177,7 @@ export class JobsConnector implements Component, HoldingsConsumer {
       ...finished.map((s) => {
         const top = dominant(s.usage);
         const facets = { tenant: s.tenant, gpuSku: top?.series.attributes.gpu_sku, jobKind: s.identity.kind };
-        const charge = chargeJob(s, policyFor(this.config.policies, facets));
+        const charge = s.dedicated ? dedicatedCharge(s) : chargeJob(s, policyFor(this.config.policies, facets));
         return buildJobRecord(s, { clusterId, type: this.config.event_type, charge });
       }),
     );

@@ -53,3 +53,11 @@ export function chargeJob(s: JobSummary, policy: JobPolicy | undefined): JobChar
     ...named,
   };
 }
+
+/**
+ * A job on dedicated nodes is never charged: its tenant pays for the nodes (window meters `node_hours` and the
+ * node's `gpu_hours`); the record shows what the job used, billed 0, credited 0, `charge_reason: dedicated_node`.
+ */
+export function dedicatedCharge(s: JobSummary): JobCharge {
+  return { billedNanos: 0n, creditNanos: 0n, chargeReason: 'dedicated_node', billedMs: jobTotals(s).durationMs };
+}

@@ -4,7 +4,7 @@ export { GPU_SKU_TABLES, migProfileOfProduct, normaliseGpuSku, skuOfInstanceType
 export { Inventory, type InventoryOptions, type InventoryStats } from './inventory.js';
 export { resourceKey } from './inventory-entry.js';
 export { type CapacityType, capacityTypeOf, dedicatedTenantOf, type NodeProfile, profileNode } from './node-profile.js';
-export { isRunning as isControlPlaneRunning, METER } from './object-holdings.js';
+export { isRunning as isControlPlaneRunning, JOB_VIEW_PREFIX, METER } from './object-holdings.js';
 export { effectiveRequests } from './resource-lists.js';
 export { TenantResolver, vclusterRelease } from './tenant-resolver.js';
 export { UNKNOWN, WELL_KNOWN } from './well-known.js';

@@ -21,6 +21,11 @@ export interface InventoryOptions {
   readonly consumer: HoldingsConsumer;
   /** Called for every malformed object (which then holds nothing); never throws out of the inventory. */
   readonly onError?: (err: ObjectError) => void;
+  /**
+   * Also send the job view of pods on dedicated nodes (`job_view:` meters, object-holdings.ts), for a jobs
+   * connector downstream; default: when the consumer asks for it (`wantsJobView`).
+   */
+  readonly jobView?: boolean;
 }
 
 export interface InventoryStats {
@@ -89,6 +94,7 @@ export class Inventory {
     this.tenants = new TenantResolver(options.config);
     this.context = {
       config: this.config,
+      jobView: options.jobView ?? options.consumer.wantsJobView?.() ?? false,
       tenantOf: (e) => this.tenants.tenantOf(e.object),
       nodeProfile: (name) => this.entries.get(`Node/${name}`)?.profile,
       isClaimed: (namespace, vcluster) => this.tenants.isClaimed(namespace, vcluster),

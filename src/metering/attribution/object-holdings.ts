@@ -26,9 +26,17 @@ export const METER = {
   controlPlane: 'controlplane_hours',
 } as const;
 
+/**
+ * Meter prefix of the *job view*: what a pod on a dedicated node would hold on a shared one, for the jobs
+ * connector only (the node bills; these are never window usage). README.md "Dedicated node".
+ */
+export const JOB_VIEW_PREFIX = 'job_view:';
+
 /** What the holdings of one object may depend on besides the object itself. */
 export interface HoldingsContext {
   readonly config: AttributionConfig;
+  /** Emit the job view of pods on dedicated nodes (a jobs connector is downstream). */
+  readonly jobView?: boolean;
   /** Tenant of a namespaced object (TenantResolver.tenantOf). */
   tenantOf(entry: InventoryEntry): string;
   /** Profile of the node named `name`, undefined while the node is not known. */
@@ -74,12 +82,19 @@ function nodeHoldings(_node: NodeObject, entry: InventoryEntry): Holding[] {
 /**
  * A Running pod on a known shared node holds its effective requests. A pod whose node is not known (gone,
  * or not seen yet) holds nothing: a pod cannot run without its node, and its SKU and capacity type would be
- * guesses (README.md "Pods on a vanished node").
+ * guesses (README.md "Pods on a vanished node"). On a dedicated node it holds nothing (the node bills), except,
+ * with the job view, the same requests for the node's tenant under `job_view:` meters.
  */
 function podHoldings(pod: PodObject, entry: InventoryEntry, ctx: HoldingsContext): Holding[] {
   if (pod.phase !== 'Running' || !pod.nodeName) return [];
   const node = ctx.nodeProfile(pod.nodeName);
-  if (node === undefined || node.dedicatedTenant !== undefined) return [];
+  if (node === undefined) return [];
+  if (node.dedicatedTenant !== undefined) {
+    if (!ctx.jobView) return [];
+    const b = new HoldingsBuilder();
+    addResources(b, node.dedicatedTenant, entry.amounts, node, JOB_VIEW_PREFIX);
+    return b.build();
+  }
   const b = new HoldingsBuilder();
   addResources(b, ctx.tenantOf(entry), entry.amounts, node);
   return b.build();
@@ -140,13 +155,14 @@ function addResources(
   tenant: string,
   amounts: ReadonlyMap<string, bigint>,
   node: NodeProfile,
+  prefix = '',
 ): void {
   const capacityType = { capacity_type: node.capacityType };
-  b.add(METER.cpu, tenant, capacityType, amounts.get(WELL_KNOWN.cpu) ?? 0n);
-  b.add(METER.memory, tenant, capacityType, amounts.get(WELL_KNOWN.memory) ?? 0n);
+  b.add(prefix + METER.cpu, tenant, capacityType, amounts.get(WELL_KNOWN.cpu) ?? 0n);
+  b.add(prefix + METER.memory, tenant, capacityType, amounts.get(WELL_KNOWN.memory) ?? 0n);
   for (const share of gpuShares(amounts, node)) {
     const attributes: Record<string, string> = { gpu_sku: node.gpuSku, capacity_type: node.capacityType };
     if (share.migProfile) attributes.mig_profile = share.migProfile;
-    b.add(METER.gpu, tenant, attributes, share.quantity, share.per);
+    b.add(prefix + METER.gpu, tenant, attributes, share.quantity, share.per);
   }
 }

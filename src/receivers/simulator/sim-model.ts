@@ -20,8 +20,8 @@ export interface TruthMark {
 
 /**
  * A job as the simulation planned it, written when it is planned (its whole life is known then): the ground
- * truth of the jobs connector's records. Only jobs whose pod ran on a shared node and stopped before the
- * simulated range ends are marked.
+ * truth of the jobs connector's records. Jobs whose pod ran on a host node (shared or dedicated) and stopped
+ * before the simulated range ends are marked.
  */
 export interface JobMark {
   readonly tenant: string;
@@ -34,8 +34,10 @@ export interface JobMark {
   readonly end: EpochMs;
   readonly outcome: 'succeeded' | 'failed' | 'preempted' | 'deleted';
   readonly reason: 'completed' | 'workload_failed' | 'spot_reclaimed' | 'node_lost' | 'deleted_by_user';
-  /** What the pod held while it ran (the simulation's own holdings). */
+  /** What the pod held while it ran (the simulation's own holdings; on a dedicated node, its job view). */
   readonly holdings: readonly Holding[];
+  /** It ran on a dedicated node: the record is never charged (`charge_reason: dedicated_node`). */
+  readonly dedicated?: boolean;
 }
 
 /** What the simulation yields, in time order: object events, truth marks and job marks. */

@@ -135,6 +135,11 @@ function runJob(ctx: SimContext, t: SimTenant, job: JobSpec, rng: RandomStream, 
   const shared = node.pool.owner === undefined;
   const running: PodObject = { ...base, phase: 'Running', startedAt: startAt };
   const holdings = shared ? podHoldings(running, node, t.billedAs) : [];
+  // On a dedicated host node the node bills; the job's record shows what it would hold on a shared one, for the
+  // node's tenant (attribution README "Dedicated node"). Private nodes are in the tenant's own cluster: no pod here.
+  const viewTenant = shared ? t.billedAs : (node.pool.owner?.billedAs ?? t.billedAs);
+  const onHost = !node.pool.spec.private && !node.pool.spec.auto_nodes;
+  const view = shared ? holdings : onHost ? podHoldings(running, node, viewTenant) : undefined;
   let last: PodObject = base;
   const set = (pod: PodObject, at: EpochMs, held: readonly Holding[] | undefined) => {
     last = pod;
@@ -158,7 +163,7 @@ function runJob(ctx: SimContext, t: SimTenant, job: JobSpec, rng: RandomStream, 
   });
   // The job's ground truth, from the times set above: it ran from its start to its finish or its kill.
   const end = Math.min(finishAt, kill);
-  if (shared && startAt < kill && end < ctx.end) {
+  if (view !== undefined && startAt < kill && end < ctx.end) {
     const spot = node.pool.spec.capacity_type === 'spot';
     const [outcome, reason] =
       finishAt < kill
@@ -171,14 +176,15 @@ function runJob(ctx: SimContext, t: SimTenant, job: JobSpec, rng: RandomStream, 
             : (['failed', 'node_lost'] as const)
           : (['deleted', 'deleted_by_user'] as const);
     ctx.job({
-      tenant: t.billedAs,
+      tenant: viewTenant,
       namespace: t.namespace,
       ...(owner ? { kind: 'Job', name: owner.name, uid: owner.uid } : { kind: 'Pod', name, uid: base.uid }),
       start: startAt,
       end,
       outcome,
       reason,
-      holdings,
+      holdings: view,
+      ...(shared ? {} : { dedicated: true }),
     });
   }
 }
