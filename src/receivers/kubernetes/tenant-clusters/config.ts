@@ -85,12 +85,12 @@ export const tenantClustersConfigSchema = z
         'Where a kubeconfig taken as written may point: CIDRs (10.0.0.0/8) for IP servers, host names or *.suffix for named ones; others are refused',
       ),
     kinds: z
-      .array(z.enum(['Node', 'PersistentVolumeClaim', 'Service']))
+      .array(z.enum(['Node', 'PersistentVolumeClaim', 'Service', 'Pod']))
       .min(1)
       .default(['Node'])
       .refine((k) => k.includes('Node'), 'must include Node')
       .describe(
-        'What each tenant cluster is watched for (one list+watch each); add PVCs and Services only for clusters vCluster does not sync to the host',
+        'What each tenant cluster is watched for (one list+watch each); add PVCs and Services only for clusters vCluster does not sync to the host, Pods for job records of the jobs connector (never billed: the nodes bill)',
       ),
     secret_refresh: duration()
       .prefault('5m')

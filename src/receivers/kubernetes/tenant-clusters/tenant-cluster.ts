@@ -66,7 +66,10 @@ export interface TenantClusterStatus {
  *   overwritten: a tenant admin cannot move their node to another tenant), unless the host has the same
  *   node (same providerID, else same name when neither has one): then the host bills it, never both;
  * - a node without an instance-type label takes Auto Nodes' `vcluster.com/node-type`;
- * - PVCs and LoadBalancer Services (when watched) are the tenant's.
+ * - PVCs and LoadBalancer Services (when watched) are the tenant's;
+ * - Pods (when watched) hold nothing for the bill (their nodes are the tenant's dedicated nodes): with a jobs
+ *   connector downstream their job view gives the tenant's job records; a pod on a node the host also has is
+ *   left to the host.
  * Sync: the first full list of every informer relists the Inventory (the connector then ends, at the
  * resume point, what this prefix held before a restart and is gone). New credentials (`reconnect`) start
  * a new informer set; its first full list is diffed against what was applied: objects gone end when the
@@ -294,6 +297,11 @@ export class TenantCluster {
     else this.hostSeen.delete(ref);
     if (o.kind === 'Node') this.derived.set(ref, this.derive(o));
     const tenantLabel = this.options.attribution.dedicated_nodes.tenant_label;
+    // A pod on a node the host also has is the host's to see (as a synced pod): here it holds nothing.
+    if (o.kind === 'Pod' && o.nodeName && this.hostSeen.has(objectRef({ kind: 'Node', name: o.nodeName }))) {
+      const { nodeName: _host, ...unbound } = o;
+      return unbound;
+    }
     return tenantClusterObject(o, this.tenant, tenantLabel, hostHas, nodeType);
   }
 

@@ -18,6 +18,7 @@ export function tenantKindSpecs(kc: k8s.KubeConfig, kinds: readonly TenantKind[]
       listPage: (r) => page(core.listPersistentVolumeClaimForAllNamespaces(r)),
     },
     Service: { kind: 'Service', path: '/api/v1/services', listPage: (r) => page(core.listServiceForAllNamespaces(r)) },
+    Pod: { kind: 'Pod', path: '/api/v1/pods', listPage: (r) => page(core.listPodForAllNamespaces(r)) },
   };
   return [...new Set(kinds)].map((k) => all[k]);
 }
