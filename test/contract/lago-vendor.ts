@@ -32,8 +32,9 @@ interface Subscription {
 }
 
 /**
- * A Lago API on 127.0.0.1 that answers as lago-api does with the Postgres event store (the self-hosted default,
- * `../shared/research/billing-backends.md` §1): batch all-or-nothing with 422 `error_details` keyed by index,
+ * A Lago API on 127.0.0.1 that answers as lago-api does with the Postgres event store (the self-hosted
+ * default; the OpenAPI document and its source are in test/contract/specs/): batch all-or-nothing with 422
+ * `error_details` keyed by index,
  * `transaction_id` unique per `external_subscription_id`, customers upserted, subscriptions idempotent per
  * (external_id, plan), billable metrics and plans by code. Every request is validated against the Lago OpenAPI.
  */
